@@ -1,0 +1,56 @@
+package secret
+
+import (
+	"context"
+	"fmt"
+)
+
+// Env reads secrets from ENTRATOOL_CERT_PASSWORD and ENTRATOOL_CLIENT_SECRET, for CI and
+// containers where nothing should be stored. The variables apply to whichever profile is
+// in use.
+type Env struct {
+	getenv func(string) string
+}
+
+// NewEnv returns the env store reading variables through getenv.
+func NewEnv(getenv func(string) string) *Env { return &Env{getenv: getenv} }
+
+func (e *Env) Name() string { return KindEnv }
+
+func envVar(key string) (string, error) {
+	switch kindOf(key) {
+	case CertificatePassword:
+		return EnvCertPassword, nil
+	case ClientSecret:
+		return EnvClientSecret, nil
+	}
+	return "", fmt.Errorf("env secret store has no variable for %q (only %s and %s)", key, CertificatePassword, ClientSecret)
+}
+
+func (e *Env) Get(_ context.Context, key string) (string, error) {
+	name, err := envVar(key)
+	if err != nil {
+		return "", err
+	}
+	v := e.getenv(name)
+	if v == "" {
+		return "", fmt.Errorf("%w: %s is not set (env secret store)", ErrNotFound, name)
+	}
+	return v, nil
+}
+
+func (e *Env) Set(_ context.Context, key, _ string) error {
+	name, err := envVar(key)
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("the env secret store is read-only: export %s instead of storing it, or choose --secret-store keyring or file", name)
+}
+
+func (e *Env) Delete(_ context.Context, key string) error {
+	name, err := envVar(key)
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("the env secret store is read-only: unset %s in your environment instead", name)
+}

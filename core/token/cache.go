@@ -1,0 +1,169 @@
+package token
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/entratool/entratool/core/fsutil"
+)
+
+// DefaultMargin is how long before expiry a cached token stops being served.
+const DefaultMargin = 5 * time.Minute
+
+// Key names one cache entry. Credential identifies the key material (for certificates
+// "x5t:" and the SHA-1 thumbprint), so a new certificate never reuses an old one's token.
+// Kind separates access tokens from other cached values (such as ACR refresh tokens).
+type Key struct {
+	Kind       string `json:"kind,omitempty"`
+	Authority  string `json:"authority"`
+	TenantID   string `json:"tenantId"`
+	ClientID   string `json:"clientId"`
+	Scope      string `json:"scope"`
+	Credential string `json:"credential"`
+}
+
+// ID is the file-name-safe digest of the key.
+func (k Key) ID() string {
+	h := sha256.New()
+	for _, s := range []string{k.Kind, strings.ToLower(strings.TrimRight(k.Authority, "/")), strings.ToLower(k.TenantID), strings.ToLower(k.ClientID), k.Scope, k.Credential} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:20])
+}
+
+// Cache is a directory of one small JSON file per key, shared by every entratool
+// process. Entries are written atomically; an entry that cannot be read or parsed is
+// treated as absent and replaced on the next write.
+type Cache struct {
+	Dir    string
+	Margin time.Duration
+	Now    func() time.Time
+}
+
+type cacheEntry struct {
+	Version int    `json:"v"`
+	Key     Key    `json:"key"`
+	Token   *Token `json:"token"`
+}
+
+func (c *Cache) now() time.Time {
+	if c.Now != nil {
+		return c.Now()
+	}
+	return time.Now()
+}
+
+func (c *Cache) margin() time.Duration {
+	if c.Margin > 0 {
+		return c.Margin
+	}
+	return DefaultMargin
+}
+
+func (c *Cache) path(k Key) string { return filepath.Join(c.Dir, "tokens", k.ID()+".json") }
+
+// Lookup returns the entry for k whatever its age (nil if none or unreadable).
+func (c *Cache) Lookup(k Key) *Token {
+	data, err := os.ReadFile(c.path(k))
+	if err != nil {
+		return nil
+	}
+	var e cacheEntry
+	if json.Unmarshal(data, &e) != nil || e.Version != 1 || e.Token == nil || e.Key != k {
+		return nil
+	}
+	return e.Token
+}
+
+// Get returns the cached token for k if it is valid for longer than the margin.
+func (c *Cache) Get(k Key) (*Token, bool) {
+	t := c.Lookup(k)
+	if t == nil || !c.Fresh(t) {
+		return nil, false
+	}
+	return t, true
+}
+
+// Fresh reports whether t has more than the margin left.
+func (c *Cache) Fresh(t *Token) bool { return t.ExpiresOn.Sub(c.now()) > c.margin() }
+
+// Usable reports whether t has not yet expired (it may be within the margin).
+func (c *Cache) Usable(t *Token) bool { return t.ExpiresOn.After(c.now()) }
+
+// Put stores t under k.
+func (c *Cache) Put(k Key, t *Token) error {
+	if err := c.ensureDirs(); err != nil {
+		return err
+	}
+	data, err := json.Marshal(cacheEntry{Version: 1, Key: k, Token: t})
+	if err != nil {
+		return err
+	}
+	return fsutil.WriteFileAtomic(c.path(k), data, 0o600)
+}
+
+// Delete forgets k. A missing entry is not an error.
+func (c *Cache) Delete(k Key) error {
+	err := os.Remove(c.path(k))
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("forget cached token: %w", err)
+	}
+	return nil
+}
+
+// DeleteMatching forgets every entry whose key satisfies match (used when a profile is
+// deleted or its secret changes). It returns how many entries were removed.
+func (c *Cache) DeleteMatching(match func(Key) bool) (int, error) {
+	dir := filepath.Join(c.Dir, "tokens")
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, de := range ents {
+		if !strings.HasSuffix(de.Name(), ".json") {
+			continue
+		}
+		p := filepath.Join(dir, de.Name())
+		data, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		var e cacheEntry
+		if json.Unmarshal(data, &e) != nil || !match(e.Key) {
+			continue
+		}
+		if os.Remove(p) == nil {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Lock takes the cross-process lock for k; whoever holds it is the one process that
+// asks Entra for this key's token.
+func (c *Cache) Lock(ctx context.Context, k Key) (func(), error) {
+	if err := c.ensureDirs(); err != nil {
+		return nil, err
+	}
+	return fsutil.Lock(ctx, filepath.Join(c.Dir, "tokens", k.ID()+".lock"))
+}
+
+func (c *Cache) ensureDirs() error {
+	if err := fsutil.EnsurePrivateDir(c.Dir); err != nil {
+		return err
+	}
+	return fsutil.EnsurePrivateDir(filepath.Join(c.Dir, "tokens"))
+}

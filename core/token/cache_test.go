@@ -1,0 +1,191 @@
+package token
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func testKey(scope string) Key {
+	return Key{Authority: "https://login.example", TenantID: "t", ClientID: "c", Scope: scope, Credential: "x5t:AB"}
+}
+
+func TestCachePutGetMarginAndPermissions(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "cache")
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	c := &Cache{Dir: dir, Now: func() time.Time { return now }}
+	k := testKey("s")
+	if _, ok := c.Get(k); ok {
+		t.Fatal("empty cache hit")
+	}
+	tok := &Token{AccessToken: "at-1", TokenType: "Bearer", ExpiresOn: now.Add(time.Hour), Scope: "s"}
+	if err := c.Put(k, tok); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := c.Get(k)
+	if !ok || got.AccessToken != "at-1" || !got.ExpiresOn.Equal(tok.ExpiresOn) {
+		t.Fatalf("Get = %+v, %v", got, ok)
+	}
+	// Another key (a new certificate) never sees it.
+	other := k
+	other.Credential = "x5t:CD"
+	if _, ok := c.Get(other); ok {
+		t.Fatal("token served for a different credential")
+	}
+	for _, p := range []string{dir, filepath.Join(dir, "tokens")} {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm() != 0o700 {
+			t.Fatalf("%s mode %v %v, want 0700", p, fi.Mode().Perm(), err)
+		}
+	}
+	fi, err := os.Stat(c.path(k))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("entry mode %v %v, want 0600", fi.Mode().Perm(), err)
+	}
+	// Inside the 5-minute margin: not served by Get, still Usable.
+	now = now.Add(56 * time.Minute)
+	if _, ok := c.Get(k); ok {
+		t.Fatal("token within the margin was served")
+	}
+	if l := c.Lookup(k); l == nil || !c.Usable(l) {
+		t.Fatal("token within the margin should still be usable")
+	}
+}
+
+func TestCacheCorruptEntryIgnoredAndReplaced(t *testing.T) {
+	c := &Cache{Dir: t.TempDir()}
+	k := testKey("s")
+	if err := os.MkdirAll(filepath.Join(c.Dir, "tokens"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, junk := range []string{"", "{", "null", `{"v":1,"key":{},"token":{"accessToken":"x"}}`, "\x00\xff"} {
+		if err := os.WriteFile(c.path(k), []byte(junk), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := c.Get(k); ok {
+			t.Fatalf("corrupt entry %q served", junk)
+		}
+	}
+	tok, err := c.Fetch(context.Background(), k, false, func(context.Context) (*Token, error) {
+		return &Token{AccessToken: "fresh", ExpiresOn: time.Now().Add(time.Hour)}, nil
+	}, nil)
+	if err != nil || tok.AccessToken != "fresh" {
+		t.Fatalf("Fetch = %v, %v", tok, err)
+	}
+	if got, ok := c.Get(k); !ok || got.AccessToken != "fresh" {
+		t.Fatal("corrupt entry was not replaced")
+	}
+}
+
+func TestFetchSingleFlightAcrossGoroutines(t *testing.T) {
+	c := &Cache{Dir: t.TempDir()}
+	k := testKey("s")
+	var calls atomic.Int32
+	var wg sync.WaitGroup
+	results := make([]string, 24)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok, err := c.Fetch(context.Background(), k, false, func(context.Context) (*Token, error) {
+				calls.Add(1)
+				time.Sleep(50 * time.Millisecond)
+				return &Token{AccessToken: "only-one", ExpiresOn: time.Now().Add(time.Hour)}, nil
+			}, nil)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			results[i] = tok.AccessToken
+		}()
+	}
+	wg.Wait()
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("fetch called %d times, want 1", n)
+	}
+	for _, r := range results {
+		if r != "only-one" {
+			t.Fatalf("results %v", results)
+		}
+	}
+}
+
+func TestFetchServesStillValidTokenWhenRefreshFails(t *testing.T) {
+	now := time.Now()
+	c := &Cache{Dir: t.TempDir(), Now: func() time.Time { return now }}
+	k := testKey("s")
+	if err := c.Put(k, &Token{AccessToken: "old", ExpiresOn: now.Add(2 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	var warned []string
+	tok, err := c.Fetch(context.Background(), k, false, func(context.Context) (*Token, error) {
+		return nil, errors.New("authority down")
+	}, func(s string) { warned = append(warned, s) })
+	if err != nil || tok.AccessToken != "old" {
+		t.Fatalf("Fetch = %v, %v", tok, err)
+	}
+	if len(warned) != 1 || !strings.Contains(warned[0], "authority down") {
+		t.Fatalf("warnings %q", warned)
+	}
+	// Expired: the failure is reported.
+	now = now.Add(3 * time.Minute)
+	if _, err := c.Fetch(context.Background(), k, false, func(context.Context) (*Token, error) {
+		return nil, errors.New("authority down")
+	}, nil); err == nil {
+		t.Fatal("expired token served")
+	}
+	// --force-refresh never falls back.
+	now = now.Add(-3 * time.Minute)
+	if _, err := c.Fetch(context.Background(), k, true, func(context.Context) (*Token, error) {
+		return nil, errors.New("authority down")
+	}, nil); err == nil {
+		t.Fatal("force refresh fell back to the cache")
+	}
+}
+
+func TestFetchReadOnlyCacheStillYieldsToken(t *testing.T) {
+	// Root ignores directory permissions, so the unwritable cache is a path below a regular file.
+	base := t.TempDir()
+	blocker := filepath.Join(base, "file")
+	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := &Cache{Dir: filepath.Join(blocker, "cache")} // cannot be created: parent is a file
+	var warned []string
+	tok, err := c.Fetch(context.Background(), testKey("s"), false, func(context.Context) (*Token, error) {
+		return &Token{AccessToken: "t", ExpiresOn: time.Now().Add(time.Hour)}, nil
+	}, func(s string) { warned = append(warned, s) })
+	if err != nil || tok.AccessToken != "t" {
+		t.Fatalf("Fetch = %v, %v", tok, err)
+	}
+	if len(warned) == 0 || !strings.Contains(warned[0], "cache") {
+		t.Fatalf("warnings %q", warned)
+	}
+}
+
+func TestDeleteMatching(t *testing.T) {
+	c := &Cache{Dir: t.TempDir()}
+	for _, s := range []string{"a", "b"} {
+		if err := c.Put(testKey(s), &Token{AccessToken: s, ExpiresOn: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := testKey("a")
+	other.ClientID = "other"
+	if err := c.Put(other, &Token{AccessToken: "o", ExpiresOn: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	n, err := c.DeleteMatching(func(k Key) bool { return k.ClientID == "c" })
+	if err != nil || n != 2 {
+		t.Fatalf("DeleteMatching = %d, %v", n, err)
+	}
+	if _, ok := c.Get(other); !ok {
+		t.Fatal("unrelated entry removed")
+	}
+}

@@ -1,0 +1,326 @@
+package token
+
+import (
+	"context"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/entratool/entratool/core/cert"
+	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/secret"
+)
+
+// ExpiryWarningWindow is how close to expiry a certificate draws a warning.
+const ExpiryWarningWindow = 30 * 24 * time.Hour
+
+// Options are what a Provider needs from its process.
+type Options struct {
+	Home     string
+	CacheDir string // "" → ENTRATOOL_CACHE_DIR, else Home/cache
+	Getenv   func(string) string
+	Margin   time.Duration
+	// HTTPClient for the authority; nil → NewHTTPClient with the metadata disk cache.
+	HTTPClient *http.Client
+	Logger     *slog.Logger     // debug log; nil → none
+	Warn       func(msg string) // one-line warnings for stderr; nil → dropped
+	// Prompt asks the user for a missing secret (kind is secret.CertificatePassword or
+	// secret.ClientSecret). Nil means never prompt, as for helpers run by git or kubectl.
+	Prompt func(ctx context.Context, p *profile.Profile, kind string) (string, error)
+	// KeyStore opens plugin-backed keys (profiles with certificateStore); nil → refused.
+	KeyStore KeyStore
+	// Secrets replaces the profile's secret store (config rotate tests a new password
+	// before storing it); nil → the store the profile and environment choose.
+	Secrets secret.Store
+	Now      func() time.Time
+}
+
+// KeyStore signs client assertions with keys that never leave their store.
+type KeyStore interface {
+	// Credential returns an MSAL credential for the profile's key, and a release
+	// function the caller runs when the token request is done.
+	Credential(ctx context.Context, p *profile.Profile, pin string) (confidential.Credential, func(), error)
+}
+
+// Provider is the token pipeline for one profile: cache → single flight → retries →
+// Entra. The certificate, the secret store and the key-store plugin are touched only on
+// a cache miss.
+type Provider struct {
+	p     *profile.Profile
+	o     Options
+	cache *Cache
+}
+
+// CacheDir resolves the cache directory for home and the environment.
+func CacheDir(home string, getenv func(string) string) string {
+	if getenv != nil {
+		if d := getenv("ENTRATOOL_CACHE_DIR"); d != "" {
+			return d
+		}
+	}
+	return filepath.Join(home, "cache")
+}
+
+// NewProvider wires the pipeline for p.
+func NewProvider(p *profile.Profile, o Options) *Provider {
+	if o.Getenv == nil {
+		o.Getenv = os.Getenv
+	}
+	if o.CacheDir == "" {
+		o.CacheDir = CacheDir(o.Home, o.Getenv)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Warn == nil {
+		o.Warn = func(string) {}
+	}
+	return &Provider{p: p, o: o, cache: &Cache{Dir: o.CacheDir, Margin: o.Margin, Now: o.Now}}
+}
+
+// Cache exposes the provider's cache (for helpers that cache derived values, such as
+// ACR refresh tokens, under the same rules).
+func (pr *Provider) Cache() *Cache { return pr.cache }
+
+// Profile returns the profile the provider serves.
+func (pr *Provider) Profile() *profile.Profile { return pr.p }
+
+// Scope returns override, else the profile's scope, else Microsoft Graph.
+func (pr *Provider) Scope(override string) string {
+	switch {
+	case override != "":
+		return override
+	case pr.p.Scope != "":
+		return pr.p.Scope
+	default:
+		return "https://graph.microsoft.com/.default"
+	}
+}
+
+// Token returns a token for scope, from the cache when it has more than the margin left.
+func (pr *Provider) Token(ctx context.Context, scope string, force bool) (*Token, error) {
+	var loaded *credential
+	credID, err := pr.credentialID(ctx, &loaded)
+	if err != nil {
+		return nil, err
+	}
+	key := pr.key(scope, credID)
+	return pr.cache.Fetch(ctx, key, force, func(ctx context.Context) (*Token, error) {
+		if loaded == nil {
+			c, err := pr.loadCredential(ctx)
+			if err != nil {
+				return nil, err
+			}
+			loaded = c
+		}
+		if loaded.release != nil {
+			defer loaded.release()
+		}
+		src := Retrying{
+			Source: &EntraSource{
+				Authority:  pr.p.Authority(),
+				TenantID:   pr.p.TenantID,
+				ClientID:   pr.p.ClientID,
+				Credential: loaded.cred,
+				SendX5C:    pr.p.SendX5C,
+				HTTPClient: pr.httpClient(),
+			},
+			Log: func(attempt int, wait time.Duration, err error) {
+				pr.debug("retrying token request", "attempt", attempt, "wait", wait, "error", err.Error())
+			},
+		}
+		t, err := src.Token(ctx, scope)
+		var ee *EntraError
+		if errors.As(err, &ee) {
+			pr.debug("entra error", "code", ee.Code, "ids", ee.DebugIDs())
+			ee.Hint = strings.ReplaceAll(ee.Hint, "PROFILE", pr.p.Name)
+		}
+		return t, err
+	}, pr.o.Warn)
+}
+
+// Forget drops the cached token for scope (git's erase, a rejected token).
+func (pr *Provider) Forget(ctx context.Context, scope string) error {
+	var loaded *credential
+	credID, err := pr.credentialID(ctx, &loaded)
+	if err != nil {
+		// Without the credential id only a sweep by profile identity is possible.
+		_, derr := pr.ForgetAll()
+		return derr
+	}
+	return pr.cache.Delete(pr.key(scope, credID))
+}
+
+// ForgetAll drops every cached token of this profile's app (any scope or credential).
+func (pr *Provider) ForgetAll() (int, error) {
+	auth := strings.ToLower(strings.TrimRight(pr.p.Authority(), "/"))
+	return pr.cache.DeleteMatching(func(k Key) bool {
+		return strings.EqualFold(k.TenantID, pr.p.TenantID) && strings.EqualFold(k.ClientID, pr.p.ClientID) &&
+			strings.ToLower(strings.TrimRight(k.Authority, "/")) == auth
+	})
+}
+
+func (pr *Provider) key(scope, credID string) Key {
+	return Key{Authority: pr.p.Authority(), TenantID: pr.p.TenantID, ClientID: pr.p.ClientID, Scope: scope, Credential: credID}
+}
+
+func (pr *Provider) httpClient() *http.Client {
+	if pr.o.HTTPClient != nil {
+		return pr.o.HTTPClient
+	}
+	return NewHTTPClient(HTTPOptions{CacheDir: pr.o.CacheDir, Logger: pr.o.Logger, Now: pr.o.Now})
+}
+
+func (pr *Provider) debug(msg string, args ...any) {
+	if pr.o.Logger != nil {
+		pr.o.Logger.Debug(msg, args...)
+	}
+}
+
+// credential is a loaded key, ready for MSAL.
+type credential struct {
+	cred    confidential.Credential
+	release func()
+}
+
+// credentialID names the key material without loading it when possible: plugin keys by
+// their configured thumbprint, files by a thumbprint remembered against the file's
+// identity (size, mtime, inode), so a cache hit never opens the PFX or the keyring.
+// On a miss the certificate is loaded and kept in *loaded for the token request.
+func (pr *Provider) credentialID(ctx context.Context, loaded **credential) (string, error) {
+	p := pr.p
+	switch {
+	case !p.UseCertificate:
+		// The secret itself lives in the keyring, which a cache hit must not touch; the
+		// profile name stands for it, and changing the secret drops the profile's tokens.
+		return "secret:" + p.Name, nil
+	case p.CertificateStore != "":
+		return "x5t:" + strings.ToUpper(strings.ReplaceAll(p.CertificateThumbprint, ":", "")), nil
+	}
+	memo := certMemo{dir: filepath.Join(pr.o.CacheDir, "certs")}
+	if tp, ok := memo.lookup(p.CertificatePath); ok {
+		return "x5t:" + tp, nil
+	}
+	c, fc, err := pr.loadFile(ctx)
+	if err != nil {
+		return "", err
+	}
+	*loaded = c
+	tp := cert.ThumbprintSHA1(fc.Leaf)
+	memo.store(p.CertificatePath, tp)
+	return "x5t:" + tp, nil
+}
+
+func (pr *Provider) loadCredential(ctx context.Context) (*credential, error) {
+	p := pr.p
+	switch {
+	case !p.UseCertificate:
+		s, err := pr.secret(ctx, secret.ClientSecret)
+		if err != nil {
+			return nil, err
+		}
+		if s == "" {
+			return nil, fmt.Errorf("no client secret for profile %q: run `entratool config edit -p %s` (Client Secret), or set ENTRATOOL_SECRET_STORE=env and ENTRATOOL_CLIENT_SECRET", p.Name, p.Name)
+		}
+		cred, err := confidential.NewCredFromSecret(s)
+		if err != nil {
+			return nil, err
+		}
+		return &credential{cred: cred}, nil
+	case p.CertificateStore != "":
+		if pr.o.KeyStore == nil {
+			return nil, fmt.Errorf("profile %q uses key store %q, which this program cannot open", p.Name, p.CertificateStore)
+		}
+		pin, err := pr.secret(ctx, secret.CertificatePassword)
+		if err != nil {
+			return nil, err
+		}
+		cred, release, err := pr.o.KeyStore.Credential(ctx, p, pin)
+		if err != nil {
+			return nil, err
+		}
+		return &credential{cred: cred, release: release}, nil
+	default:
+		c, _, err := pr.loadFile(ctx)
+		return c, err
+	}
+}
+
+// loadFile opens the profile's certificate file with its stored password (prompting
+// when allowed), and refuses expired certificates before any network call.
+func (pr *Provider) loadFile(ctx context.Context) (*credential, *cert.Credential, error) {
+	p := pr.p
+	pw, err := pr.secretOptional(ctx, secret.CertificatePassword)
+	if err != nil {
+		return nil, nil, err
+	}
+	fc, err := cert.Load(p.CertificatePath, pw)
+	if errors.Is(err, cert.ErrBadPassword) && pr.o.Prompt != nil {
+		if pw, err = pr.o.Prompt(ctx, p, secret.CertificatePassword); err != nil {
+			return nil, nil, err
+		}
+		fc, err = cert.Load(p.CertificatePath, pw)
+	}
+	if err != nil {
+		if errors.Is(err, cert.ErrBadPassword) {
+			return nil, nil, fmt.Errorf("%w (profile %q: update it with `entratool config edit -p %s`, Certificate Password)", err, p.Name, p.Name)
+		}
+		return nil, nil, err
+	}
+	if w := cert.PermissionWarning(p.CertificatePath); w != "" {
+		pr.o.Warn(w)
+	}
+	now := pr.o.Now()
+	if err := cert.CheckValidity(fc.Leaf, now); err != nil {
+		return nil, nil, err
+	}
+	if w := cert.ExpiryWarning(fc.Leaf, now, ExpiryWarningWindow); w != "" {
+		pr.o.Warn(w)
+	}
+	key, ok := fc.Key.(*rsa.PrivateKey)
+	if !ok {
+		return nil, nil, fmt.Errorf("%w in %s", cert.ErrUnsupportedKey, p.CertificatePath)
+	}
+	cred, err := confidential.NewCredFromCert(fc.Chain, key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", p.CertificatePath, err)
+	}
+	return &credential{cred: cred}, fc, nil
+}
+
+// secretOptional returns the stored secret, or "" when none is stored (a PFX may have
+// no password).
+func (pr *Provider) secretOptional(ctx context.Context, kind string) (string, error) {
+	store := pr.o.Secrets
+	if store == nil {
+		var err error
+		if store, err = secret.Open(secret.Choose(pr.p.SecretStore, pr.o.Getenv), pr.o.Home, pr.o.Getenv); err != nil {
+			return "", err
+		}
+	}
+	v, err := store.Get(ctx, secret.Key(pr.p.Name, kind))
+	if errors.Is(err, secret.ErrNotFound) {
+		return "", nil
+	}
+	return v, err
+}
+
+// secret returns the stored secret, prompting when it is missing and prompting is allowed.
+func (pr *Provider) secret(ctx context.Context, kind string) (string, error) {
+	v, err := pr.secretOptional(ctx, kind)
+	if err != nil || v != "" {
+		return v, err
+	}
+	if pr.o.Prompt != nil {
+		return pr.o.Prompt(ctx, pr.p, kind)
+	}
+	return "", nil
+}

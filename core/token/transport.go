@@ -1,0 +1,130 @@
+package token
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/entratool/entratool/core/fsutil"
+)
+
+// MetadataTTL is how long OIDC metadata fetched from an authority is reused from disk.
+const MetadataTTL = 24 * time.Hour
+
+// HTTPOptions configures NewHTTPClient.
+type HTTPOptions struct {
+	// CacheDir, when set, keeps OIDC metadata documents on disk for MetadataTTL so that a
+	// cold token costs one request instead of two.
+	CacheDir string
+	Logger   *slog.Logger
+	Now      func() time.Time
+	// Base is the transport to wrap; nil means a clone of http.DefaultTransport, which
+	// honours HTTPS_PROXY/NO_PROXY and (on Linux) SSL_CERT_FILE/SSL_CERT_DIR.
+	Base http.RoundTripper
+}
+
+// NewHTTPClient returns the client every entratool request to an authority or registry
+// goes through.
+func NewHTTPClient(o HTTPOptions) *http.Client {
+	base := o.Base
+	if base == nil {
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+		t.TLSHandshakeTimeout = 10 * time.Second
+		t.ResponseHeaderTimeout = 60 * time.Second
+		base = t
+	}
+	rt := base
+	if o.Logger != nil {
+		rt = &loggingTransport{next: rt, log: o.Logger}
+	}
+	if o.CacheDir != "" {
+		rt = &metadataTransport{next: rt, dir: filepath.Join(o.CacheDir, "metadata"), now: o.Now}
+	}
+	return &http.Client{Transport: rt}
+}
+
+// loggingTransport writes one debug line per request: method, URL without query,
+// status, and the ids Microsoft support asks for. Never bodies or headers that carry
+// credentials.
+type loggingTransport struct {
+	next http.RoundTripper
+	log  *slog.Logger
+}
+
+func (t *loggingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	start := time.Now()
+	resp, err := t.next.RoundTrip(req)
+	u := req.URL.Scheme + "://" + req.URL.Host + req.URL.Path
+	if err != nil {
+		t.log.Debug("http", "method", req.Method, "url", u, "error", err.Error(), "elapsed", time.Since(start).Round(time.Millisecond))
+		return nil, err
+	}
+	t.log.Debug("http", "method", req.Method, "url", u, "status", resp.StatusCode,
+		"x-ms-request-id", resp.Header.Get("x-ms-request-id"),
+		"client-request-id", firstNonEmpty(resp.Header.Get("client-request-id"), req.Header.Get("client-request-id")),
+		"elapsed", time.Since(start).Round(time.Millisecond))
+	return resp, nil
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// metadataTransport serves GETs of OIDC discovery documents from disk while fresh.
+type metadataTransport struct {
+	next http.RoundTripper
+	dir  string
+	now  func() time.Time
+}
+
+func (t *metadataTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Method != http.MethodGet || !strings.HasSuffix(req.URL.Path, "/.well-known/openid-configuration") {
+		return t.next.RoundTrip(req)
+	}
+	sum := sha256.Sum256([]byte(req.URL.String()))
+	path := filepath.Join(t.dir, hex.EncodeToString(sum[:16])+".json")
+	now := time.Now
+	if t.now != nil {
+		now = t.now
+	}
+	if fi, err := os.Stat(path); err == nil && now().Sub(fi.ModTime()) < MetadataTTL {
+		if data, err := os.ReadFile(path); err == nil && len(data) > 0 {
+			return &http.Response{
+				Status: "200 OK", StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+				Header:        http.Header{"Content-Type": {"application/json"}},
+				Body:          io.NopCloser(bytes.NewReader(data)),
+				ContentLength: int64(len(data)),
+				Request:       req,
+			}, nil
+		}
+	}
+	resp, err := t.next.RoundTrip(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return resp, err
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	// A failure to cache only costs a request next time.
+	if fsutil.EnsurePrivateDir(t.dir) == nil {
+		_ = fsutil.WriteFileAtomic(path, data, 0o600)
+	}
+	return resp, nil
+}

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# make bench: Go benchmarks of the hot path, then whole-process figures (bench/main.go).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "## Go benchmarks (hot path)"
+echo '```'
+go test -run='^$' -bench=. -benchmem -benchtime=2000x ./core/token/ ./core/profile/ 2>&1 | grep -E '^(Benchmark|ok|PASS)' || true
+echo '```'
+echo
+go run ./bench -bin ./bin -n "${BENCH_RUNS:-100}" -herds "${BENCH_HERDS:-32,64,128}"

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# make demo: the whole flow against the local emulator, in a throwaway ENTRATOOL_HOME.
+# Certificate → app registration (emulator) → profile → token. Nothing leaves 127.0.0.1.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN="$PWD/bin"
+export PATH="$BIN:$PATH"
+work="$(mktemp -d)"
+export ENTRATOOL_HOME="$work/home"
+export DOCKER_CONFIG="$work/docker"
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+trap cleanup EXIT
+
+TENANT=87654321-4321-4321-4321-cba987654321
+CLIENT=12345678-1234-1234-1234-123456789abc
+PW="demo-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { printf '$ %s\n' "$*"; "$@"; }
+
+step "1. Create a self-signed certificate (PFX for us, .cer to upload)"
+mkdir -p "$ENTRATOOL_HOME/certs"
+printf '%s' "$PW" | show entratool cert create --subject CN=entratool-demo --days 365 --out "$ENTRATOOL_HOME/certs/demo.pfx" --password-stdin
+
+step "2. 'Upload' the .cer to the app registration: start the local Entra ID emulator"
+entra-emulator --app "$TENANT:$CLIENT:$ENTRATOOL_HOME/certs/demo.cer" --dir "$work/emulator" --ready-file "$work/ready.json" >"$work/emulator.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
+[ -s "$work/ready.json" ] || { cat "$work/emulator.log"; echo "emulator did not start" >&2; exit 1; }
+AUTHORITY=$(sed -n 's/.*"authority":"\([^"]*\)".*/\1/p' "$work/ready.json")
+export SSL_CERT_FILE=$(sed -n 's/.*"caFile":"\([^"]*\)".*/\1/p' "$work/ready.json")
+echo "authority: $AUTHORITY   CA: $SSL_CERT_FILE"
+
+step "3. Create a profile (non-interactive; the password goes to the file secret store)"
+printf '%s' "$PW" | show entratool config create --name demo --client-id "$CLIENT" --tenant-id "$TENANT" \
+  --certificate "$ENTRATOOL_HOME/certs/demo.pfx" --certificate-password-stdin \
+  --authority-host "$AUTHORITY" --scope https://graph.microsoft.com/.default --secret-store file --default
+
+step "4. Inspect"
+show entratool cert info -p demo
+show entratool config show -p demo
+
+step "5. Get a token (cold: the emulator validates the signed client assertion)"
+tok=$(entratool get-token -p demo)
+echo "token: ${tok:0:24}…  (${#tok} chars)"
+payload=$(cut -d. -f2 <<<"$tok" | tr '_-' '/+')
+while [ $(( ${#payload} % 4 )) -ne 0 ]; do payload="$payload="; done
+echo "claims: $(base64 -d <<<"$payload")"
+
+step "6. Again, from the cache (no request to the emulator)"
+show entratool get-token -p demo -o json | sed 's/"accessToken": "\(.\{24\}\)[^"]*"/"accessToken": "\1…"/'
+
+for extra in scripts/demo.d/*.sh; do
+  [ -f "$extra" ] || continue
+  # shellcheck source=/dev/null
+  source "$extra"
+done
+step "done"

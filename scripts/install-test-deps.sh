@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the host tools the tests drive for real, when missing. Debian/Ubuntu only;
+# elsewhere it says what to install. Never installs dbus-x11: with it, go-keyring can
+# auto-launch a bus and block forever waiting for a prompt.
+set -euo pipefail
+need=()
+command -v dbus-run-session >/dev/null || need+=(dbus)
+command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
+command -v openssl >/dev/null || need+=(openssl)
+command -v git >/dev/null || need+=(git)
+command -v softhsm2-util >/dev/null || need+=(softhsm2)
+command -v pkcs11-tool >/dev/null || need+=(opensc)
+command -v fish >/dev/null || need+=(fish)
+command -v zsh >/dev/null || need+=(zsh)
+[ ${#need[@]} -eq 0 ] && exit 0
+if ! command -v apt-get >/dev/null; then
+  echo "install these for the tests: ${need[*]}" >&2
+  exit 1
+fi
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "installing test dependencies: ${need[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq >/dev/null
+$sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
