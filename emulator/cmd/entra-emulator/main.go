@@ -1,0 +1,336 @@
+// Command entra-emulator runs the local Entra ID token service (package emulator) until
+// SIGINT or SIGTERM, for `make demo` and for tests in other languages or processes.
+//
+//	entra-emulator --app TENANT:CLIENT:cert.pem [--secret-app TENANT:CLIENT:ENV_VAR]
+//	               [--config apps.json] [--domain TENANT:contoso.onmicrosoft.com]
+//	               [--addr 127.0.0.1:0] [--dir DIR] [--token-lifetime 1h]
+//	               [--ready-file F] [--verbose]
+//
+// On start it prints one JSON line, {"authority":…,"caFile":…,"pid":…}, and writes the
+// same to --ready-file atomically. Secrets are read from the environment variable a
+// --secret-app names, never from argv.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/entratool/entratool/core/fsutil"
+	"github.com/entratool/entratool/emulator"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr, os.LookupEnv))
+}
+
+// usageError marks errors in the command line or its files: exit code 2.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// Ready is the line printed on start (and written to --ready-file).
+type Ready struct {
+	Authority string `json:"authority"`
+	CAFile    string `json:"caFile"`
+	PID       int    `json:"pid"`
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
+	fs := flag.NewFlagSet("entra-emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		addr, dir, configFile, readyFile string
+		lifetime                         time.Duration
+		verbose                          bool
+		apps, secretApps, domains        listFlag
+	)
+	fs.StringVar(&addr, "addr", "127.0.0.1:0", "listen address")
+	fs.StringVar(&dir, "dir", "", "directory for ca.pem (default: a temporary directory removed on exit)")
+	fs.DurationVar(&lifetime, "token-lifetime", time.Hour, "lifetime of issued access tokens")
+	fs.Var(&apps, "app", "TENANT:CLIENT:CERTFILE app registration with a PEM or DER public certificate (repeatable)")
+	fs.Var(&secretApps, "secret-app", "TENANT:CLIENT:SECRET_ENV_VAR app registration with the client secret in that environment variable (repeatable)")
+	fs.Var(&domains, "domain", "TENANT:DOMAIN another name for a tenant, e.g. contoso.onmicrosoft.com (repeatable)")
+	fs.StringVar(&configFile, "config", "", `JSON file: [{"tenantId":…,"clientId":…,"certificates":["path.cer"],"secretEnv":"VAR","domains":[…]}]`)
+	fs.StringVar(&readyFile, "ready-file", "", "also write the start-up JSON to this file, atomically")
+	fs.BoolVar(&verbose, "verbose", false, "log every request to stderr (never bodies)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "entra-emulator: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+
+	regs, tenantDomains, err := collect(apps, secretApps, domains, configFile, lookupEnv)
+	if err != nil {
+		fmt.Fprintf(stderr, "entra-emulator: %v\n", err)
+		return 2
+	}
+	if lifetime < time.Second {
+		fmt.Fprintf(stderr, "entra-emulator: --token-lifetime %s is shorter than a second\n", lifetime)
+		return 2
+	}
+
+	opts := emulator.Options{Addr: addr, Dir: dir, TokenLifetime: lifetime}
+	if verbose {
+		opts.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
+	}
+	e, err := emulator.Start(opts)
+	if err != nil {
+		fmt.Fprintf(stderr, "entra-emulator: %v\n", err)
+		return 1
+	}
+	defer e.Close()
+	for _, d := range tenantDomains {
+		e.AddTenant(d[0], d[1])
+	}
+	for _, a := range regs {
+		e.RegisterApp(*a)
+	}
+
+	line, err := json.Marshal(Ready{Authority: e.URL, CAFile: e.CAFile, PID: os.Getpid()})
+	if err != nil {
+		fmt.Fprintf(stderr, "entra-emulator: %v\n", err)
+		return 1
+	}
+	line = append(line, '\n')
+	if readyFile != "" {
+		if err := fsutil.WriteFileAtomic(readyFile, line, 0o600); err != nil {
+			fmt.Fprintf(stderr, "entra-emulator: ready file: %v\n", err)
+			return 1
+		}
+	}
+	if _, err := stdout.Write(line); err != nil {
+		fmt.Fprintf(stderr, "entra-emulator: %v\n", err)
+		return 1
+	}
+	<-ctx.Done()
+	if err := e.Close(); err != nil {
+		fmt.Fprintf(stderr, "entra-emulator: close: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// configApp is one entry of --config.
+type configApp struct {
+	TenantID     string   `json:"tenantId"`
+	ClientID     string   `json:"clientId"`
+	Certificates []string `json:"certificates"`
+	SecretEnv    string   `json:"secretEnv"`
+	Domains      []string `json:"domains"`
+}
+
+// collect turns flags and the config file into app registrations (one per tenant and
+// client, certificates and secrets merged) and [tenant, domain] pairs.
+func collect(apps, secretApps, domains []string, configFile string, lookupEnv func(string) (string, bool)) ([]*emulator.App, [][2]string, error) {
+	var order []*emulator.App
+	byKey := map[string]*emulator.App{}
+	get := func(tenant, client string) *emulator.App {
+		k := strings.ToLower(tenant + "/" + client)
+		if a := byKey[k]; a != nil {
+			return a
+		}
+		a := &emulator.App{TenantID: tenant, ClientID: client}
+		byKey[k] = a
+		order = append(order, a)
+		return a
+	}
+	secretFrom := func(what, name string) (string, error) {
+		v, ok := lookupEnv(name)
+		if !ok || v == "" {
+			return "", usagef("%s: environment variable %s is not set or empty", what, name)
+		}
+		return v, nil
+	}
+
+	for _, s := range apps {
+		tenant, client, path, err := parseSpec(s)
+		if err != nil {
+			return nil, nil, usagef("--app %q: %v (want TENANT:CLIENT:CERTFILE)", s, err)
+		}
+		cert, err := loadCert(path)
+		if err != nil {
+			return nil, nil, usagef("--app: %v", err)
+		}
+		a := get(tenant, client)
+		a.Certificates = append(a.Certificates, cert)
+	}
+	for _, s := range secretApps {
+		tenant, client, env, err := parseSpec(s)
+		if err != nil {
+			return nil, nil, usagef("--secret-app %q: %v (want TENANT:CLIENT:SECRET_ENV_VAR)", s, err)
+		}
+		v, err := secretFrom("--secret-app "+tenant+":"+client, env)
+		if err != nil {
+			return nil, nil, err
+		}
+		a := get(tenant, client)
+		a.Secrets = append(a.Secrets, v)
+	}
+	var pairs [][2]string
+	for _, s := range domains {
+		tenant, d, ok := strings.Cut(s, ":")
+		if !ok || strings.TrimSpace(tenant) == "" || strings.TrimSpace(d) == "" {
+			return nil, nil, usagef("--domain %q: want TENANT:DOMAIN", s)
+		}
+		pairs = append(pairs, [2]string{tenant, d})
+	}
+
+	if configFile != "" {
+		data, err := os.ReadFile(configFile)
+		if err != nil {
+			return nil, nil, usagef("--config: %v", err)
+		}
+		entries, err := parseConfig(data, configFile)
+		if err != nil {
+			return nil, nil, usageError{err}
+		}
+		base := filepath.Dir(configFile)
+		for i, c := range entries {
+			a := get(c.TenantID, c.ClientID)
+			for _, p := range c.Certificates {
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(base, p)
+				}
+				cert, err := loadCert(p)
+				if err != nil {
+					return nil, nil, usagef("%s: entry %d: %v", configFile, i+1, err)
+				}
+				a.Certificates = append(a.Certificates, cert)
+			}
+			if c.SecretEnv != "" {
+				v, err := secretFrom(fmt.Sprintf("%s: entry %d", configFile, i+1), c.SecretEnv)
+				if err != nil {
+					return nil, nil, err
+				}
+				a.Secrets = append(a.Secrets, v)
+			}
+			for _, d := range c.Domains {
+				pairs = append(pairs, [2]string{c.TenantID, d})
+			}
+		}
+	}
+	return order, pairs, nil
+}
+
+// parseSpec splits TENANT:CLIENT:REST; REST may itself hold colons (C:\certs\a.cer).
+func parseSpec(s string) (tenant, client, rest string, err error) {
+	parts := strings.SplitN(s, ":", 3)
+	if len(parts) != 3 {
+		return "", "", "", errors.New("missing fields")
+	}
+	for _, p := range parts {
+		if strings.TrimSpace(p) == "" || strings.TrimSpace(p) != p {
+			return "", "", "", errors.New("empty or padded field")
+		}
+	}
+	return parts[0], parts[1], parts[2], nil
+}
+
+// parseConfig reads --config strictly: unknown keys are refused, so a typo does not
+// silently register an app without its certificate.
+func parseConfig(data []byte, name string) ([]configApp, error) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	var entries []configApp
+	if err := dec.Decode(&entries); err != nil {
+		var se *json.SyntaxError
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se):
+			line, col := position(data, se.Offset)
+			return nil, fmt.Errorf("%s:%d:%d: %v", name, line, col, err)
+		case errors.As(err, &te):
+			line, col := position(data, te.Offset)
+			return nil, fmt.Errorf("%s:%d:%d: %v", name, line, col, err)
+		}
+		return nil, fmt.Errorf("%s: %v", name, err)
+	}
+	if dec.More() {
+		return nil, fmt.Errorf("%s: trailing data after the JSON array", name)
+	}
+	for i, c := range entries {
+		if strings.TrimSpace(c.TenantID) == "" || strings.TrimSpace(c.ClientID) == "" {
+			return nil, fmt.Errorf("%s: entry %d needs tenantId and clientId", name, i+1)
+		}
+		if len(c.Certificates) == 0 && c.SecretEnv == "" {
+			return nil, fmt.Errorf("%s: entry %d (%s) has neither certificates nor secretEnv", name, i+1, c.ClientID)
+		}
+	}
+	return entries, nil
+}
+
+func position(data []byte, offset int64) (line, col int) {
+	if offset > int64(len(data)) {
+		offset = int64(len(data))
+	}
+	line, col = 1, 1
+	for _, b := range data[:offset] {
+		if b == '\n' {
+			line, col = line+1, 1
+		} else {
+			col++
+		}
+	}
+	return line, col
+}
+
+// loadCert reads the public certificate uploaded to an app registration: PEM (the first
+// CERTIFICATE block, so a PEM holding a key as well is fine) or DER, as the portal takes.
+func loadCert(path string) (*x509.Certificate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("certificate not found: %s", path)
+		}
+		return nil, fmt.Errorf("read certificate: %w", err)
+	}
+	if bytes.Contains(data, []byte("-----BEGIN")) {
+		rest := data
+		for {
+			var b *pem.Block
+			b, rest = pem.Decode(rest)
+			if b == nil {
+				return nil, fmt.Errorf("no CERTIFICATE block in %s", path)
+			}
+			if b.Type == "CERTIFICATE" {
+				data = b.Bytes
+				break
+			}
+		}
+	}
+	cert, err := x509.ParseCertificate(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s is not a PEM or DER certificate: %w", path, err)
+	}
+	return cert, nil
+}

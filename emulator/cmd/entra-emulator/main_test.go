@@ -1,0 +1,353 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+)
+
+const (
+	tenant  = "87654321-4321-4321-4321-cba987654321"
+	client  = "12345678-1234-1234-1234-123456789abc"
+	client2 = "22222222-1234-1234-1234-123456789abc"
+	client3 = "33333333-1234-1234-1234-123456789abc"
+)
+
+func openssl(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
+	}
+	cmd := exec.Command("openssl", args...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("openssl %v: %v\n%s", args, err, out)
+	}
+}
+
+// TestBinary builds the command, runs it as `make demo` would, and gets tokens from it
+// through MSAL with a certificate made by openssl, a secret passed by environment, and an
+// app from --config with a DER certificate.
+func TestBinary(t *testing.T) {
+	work := t.TempDir()
+	bin := filepath.Join(work, "entra-emulator")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	openssl(t, work, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem",
+		"-subj", "/CN=entra-emulator-test", "-days", "2")
+	openssl(t, work, "x509", "-in", "cert.pem", "-outform", "DER", "-out", "cert.der")
+	config := `[{"tenantId":"` + tenant + `","clientId":"` + client3 + `","certificates":["cert.der"],"domains":["fabrikam.onmicrosoft.com"]}]`
+	if err := os.WriteFile(filepath.Join(work, "apps.json"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	const secretValue = "env-only~secret"
+	dir := filepath.Join(work, "state")
+	ready := filepath.Join(work, "ready.json")
+	cmd := exec.Command(bin,
+		"--dir", dir,
+		"--app", tenant+":"+client+":"+filepath.Join(work, "cert.pem"),
+		"--secret-app", tenant+":"+client2+":TEST_EMULATOR_SECRET",
+		"--config", filepath.Join(work, "apps.json"),
+		"--domain", tenant+":contoso.onmicrosoft.com",
+		"--token-lifetime", "30m",
+		"--ready-file", ready,
+	)
+	cmd.Env = append(os.Environ(), "TEST_EMULATOR_SECRET="+secretValue)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			<-exited
+		}
+	})
+
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		if sc.Scan() {
+			lines <- sc.Text()
+		}
+		close(lines)
+		exited <- cmd.Wait()
+	}()
+	var line string
+	select {
+	case line = <-lines:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("no start-up line; stderr:\n%s", stderr.String())
+	}
+	var r Ready
+	dec := json.NewDecoder(strings.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&r); err != nil {
+		t.Fatalf("start-up line %q: %v", line, err)
+	}
+	if !strings.HasPrefix(r.Authority, "https://127.0.0.1:") || r.CAFile != filepath.Join(dir, "ca.pem") || r.PID != cmd.Process.Pid {
+		t.Fatalf("start-up line %+v (pid %d)", r, cmd.Process.Pid)
+	}
+	if got, err := os.ReadFile(ready); err != nil || strings.TrimSpace(string(got)) != line {
+		t.Fatalf("ready file %q (%v), stdout %q", got, err, line)
+	}
+	for _, a := range cmd.Args {
+		if strings.Contains(a, secretValue) {
+			t.Fatal("secret on the command line")
+		}
+	}
+
+	// Trust exactly what the emulator printed: its CA file.
+	caPEM, err := os.ReadFile(r.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(caPEM) {
+		t.Fatal("caFile holds no certificate")
+	}
+	httpClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	acquire := func(authorityTenant, clientID string, cred confidential.Credential, opts ...confidential.Option) (confidential.AuthResult, error) {
+		opts = append(opts, confidential.WithHTTPClient(httpClient), confidential.WithInstanceDiscovery(false))
+		c, err := confidential.New(r.Authority+"/"+authorityTenant, clientID, cred, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		return c.AcquireTokenByCredential(ctx, []string{"https://graph.microsoft.com/.default"})
+	}
+
+	pemData, err := os.ReadFile(filepath.Join(work, "cert.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyData, err := os.ReadFile(filepath.Join(work, "key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs, key, err := confidential.CertFromPEM(append(pemData, keyData...), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	certCred, err := confidential.NewCredFromCert(certs, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := acquire(tenant, client, certCred)
+	if err != nil {
+		t.Fatalf("certificate app: %v", err)
+	}
+	if left := time.Until(res.ExpiresOn); left > 31*time.Minute || left < 29*time.Minute {
+		t.Errorf("--token-lifetime 30m gave a token valid for %s", left)
+	}
+	if _, err := acquire("contoso.onmicrosoft.com", client, certCred, confidential.WithX5C()); err != nil {
+		t.Fatalf("certificate app by --domain, with x5c: %v", err)
+	}
+	if _, err := acquire("fabrikam.onmicrosoft.com", client3, certCred); err != nil {
+		t.Fatalf("--config app with DER certificate: %v", err)
+	}
+	secretCred, _ := confidential.NewCredFromSecret(secretValue)
+	if _, err := acquire(tenant, client2, secretCred); err != nil {
+		t.Fatalf("secret app: %v", err)
+	}
+	wrong, _ := confidential.NewCredFromSecret("not-" + secretValue)
+	if _, err := acquire(tenant, client2, wrong); err == nil || !strings.Contains(err.Error(), "AADSTS7000215") {
+		t.Fatalf("wrong secret: %v", err)
+	}
+	if _, err := acquire(tenant, client2, certCred); err == nil || !strings.Contains(err.Error(), "AADSTS700027") {
+		t.Fatalf("certificate not registered for the secret app: %v", err)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("still running 10s after SIGTERM")
+	}
+	if strings.Contains(stderr.String(), secretValue) {
+		t.Fatal("secret on stderr")
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	openssl(t, dir, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem",
+		"-subj", "/CN=usage", "-days", "1")
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	cert := filepath.Join(dir, "cert.pem")
+	env := func(name string) (string, bool) {
+		if name == "SET" {
+			return "value", true
+		}
+		return "", false
+	}
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"app spec", []string{"--app", "tenant-only"}, `--app "tenant-only"`},
+		{"missing cert", []string{"--app", "t:c:" + filepath.Join(dir, "nope.pem")}, "certificate not found: " + filepath.Join(dir, "nope.pem")},
+		{"not a cert", []string{"--app", "t:c:" + write("junk.pem", "junk")}, "is not a PEM or DER certificate"},
+		{"key only", []string{"--app", "t:c:" + filepath.Join(dir, "key.pem")}, "no CERTIFICATE block"},
+		{"unset secret env", []string{"--secret-app", "t:c:UNSET"}, "environment variable UNSET is not set"},
+		{"bad domain", []string{"--domain", "contoso.onmicrosoft.com"}, "want TENANT:DOMAIN"},
+		{"config syntax", []string{"--config", write("bad.json", "[\n {\"tenantId\": \"t\",,}\n]")}, "bad.json:2:"},
+		{"config unknown key", []string{"--config", write("typo.json", `[{"tenantId":"t","clientId":"c","certificate":["x"]}]`)}, `unknown field "certificate"`},
+		{"config no credential", []string{"--config", write("empty.json", `[{"tenantId":"t","clientId":"c"}]`)}, "neither certificates nor secretEnv"},
+		{"config missing cert", []string{"--config", write("miss.json", `[{"tenantId":"t","clientId":"c","certificates":["gone.cer"]}]`)}, "certificate not found"},
+		{"stray argument", []string{"--app", "t:c:" + cert, "extra"}, `unexpected argument "extra"`},
+		{"bad flag", []string{"--no-such-flag"}, "flag provided but not defined"},
+		{"lifetime", []string{"--token-lifetime", "1ms"}, "shorter than a second"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), tc.args, &out, &errOut, env)
+			if code != 2 || !strings.Contains(errOut.String(), tc.want) || out.Len() != 0 {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want 2 and %q", code, out.String(), errOut.String(), tc.want)
+			}
+		})
+	}
+
+	t.Run("listen failure is a runtime error", func(t *testing.T) {
+		busy, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer busy.Close()
+		var out, errOut bytes.Buffer
+		code := run(context.Background(), []string{"--addr", busy.Addr().String(), "--app", "t:c:" + cert}, &out, &errOut, env)
+		if code != 1 || !strings.Contains(errOut.String(), "listen") {
+			t.Fatalf("exit %d, stderr %q", code, errOut.String())
+		}
+		errOut.Reset()
+		if code := run(context.Background(), []string{"--addr", "0.0.0.0:0"}, &out, &errOut, env); code == 0 || !strings.Contains(errOut.String(), "loopback") {
+			t.Fatalf("non-loopback address: exit %d, stderr %q", code, errOut.String())
+		}
+	})
+
+	t.Run("in-process run stops with its context", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		var out, errOut syncBuffer
+		done := make(chan int, 1)
+		go func() {
+			done <- run(ctx, []string{"--app", "t:c:" + cert, "--secret-app", "t:c:SET"}, &out, &errOut, env)
+		}()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), "authority") && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		var r Ready
+		if err := json.Unmarshal([]byte(out.String()), &r); err != nil || r.PID != os.Getpid() {
+			t.Fatalf("start-up line %q: %v", out.String(), err)
+		}
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut.String())
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("run did not return after its context ended")
+		}
+		// The default directory is temporary and goes with the emulator.
+		if _, err := os.Stat(r.CAFile); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("temporary CA file left: %v", err)
+		}
+	})
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// FuzzParseSpec: the TENANT:CLIENT:REST parser never panics, and what it accepts
+// round-trips.
+func FuzzParseSpec(f *testing.F) {
+	for _, s := range []string{"t:c:/a/b.pem", `t:c:C:\certs\a.cer`, "t:c", "::", " t:c:x", "t:c:ENV"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		tenant, client, rest, err := parseSpec(s)
+		if err != nil {
+			return
+		}
+		if tenant+":"+client+":"+rest != s || strings.Contains(tenant, ":") || strings.Contains(client, ":") || tenant == "" || client == "" || rest == "" {
+			t.Fatalf("%q parsed as %q %q %q", s, tenant, client, rest)
+		}
+	})
+}
+
+// FuzzParseConfig: --config parsing never panics, and accepted entries are complete.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(`[{"tenantId":"t","clientId":"c","certificates":["a.cer"]}]`))
+	f.Add([]byte(`[{"tenantId":"t","clientId":"c","secretEnv":"X","domains":["d"]}]`))
+	f.Add([]byte(`[{"tenantId":1}]`))
+	f.Add([]byte("[\n{,}]"))
+	f.Add([]byte(`[] []`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		entries, err := parseConfig(data, "apps.json")
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "apps.json") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
+			return
+		}
+		for _, e := range entries {
+			if e.TenantID == "" || e.ClientID == "" || (len(e.Certificates) == 0 && e.SecretEnv == "") {
+				t.Fatalf("incomplete entry accepted: %+v", e)
+			}
+		}
+	})
+}
