@@ -1,0 +1,274 @@
+// Command bench measures entratool as git, kubectl and docker experience it: whole
+// processes answering from cache (against a minimal Go program, alternated, medians),
+// requests per cold token, herds of simultaneous cold processes, and peak memory.
+// Everything runs against the in-process emulator on 127.0.0.1.
+//
+//	go run ./bench -bin ./bin -n 200
+package main
+
+import (
+	"bytes"
+	"crypto/x509"
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/entratool/entratool/core/cert"
+	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/secret"
+	"github.com/entratool/entratool/emulator"
+)
+
+const (
+	tenantID = "87654321-4321-4321-4321-cba987654321"
+	clientID = "12345678-1234-1234-1234-123456789abc"
+)
+
+// target is one whole-process measurement: a binary answering from a warm cache.
+type target struct {
+	name  string
+	bin   string
+	args  []string
+	stdin string
+	// warm, if set, is run once before timing (fills the cache).
+	warm bool
+}
+
+type env struct {
+	bin, home, dir string
+	emu            *emulator.Emulator
+	vars           []string
+}
+
+func main() {
+	binDir := flag.String("bin", "bin", "directory with the built binaries")
+	n := flag.Int("n", 100, "runs per command in the alternated comparison")
+	herds := flag.String("herds", "32,64,128", "simultaneous cold processes to start")
+	flag.Parse()
+	if err := run(*binDir, *n, *herds); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(binDir string, n int, herds string) error {
+	bin, err := filepath.Abs(binDir)
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "entratool-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	e, err := setup(bin, dir)
+	if err != nil {
+		return err
+	}
+	defer e.emu.Close()
+
+	minimal := filepath.Join(dir, "minimal")
+	if out, err := exec.Command("go", "build", "-o", minimal, "./bench/minimal").CombinedOutput(); err != nil {
+		return fmt.Errorf("build minimal: %v\n%s", err, out)
+	}
+	small := filepath.Join(dir, "small.txt")
+	os.WriteFile(small, []byte("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.small.file\n"), 0o600)
+
+	fmt.Printf("# entratool bench — %s, %d cores, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), runtime.Version())
+	fmt.Printf("## Cache hit, whole process (%d runs each, alternated with the minimal program)\n\n", n)
+	fmt.Println("| command | median | p90 | minimal median | ratio | target ≤ 1.5× | peak RSS |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for _, t := range targets(e) {
+		if _, err := os.Stat(t.bin); err != nil {
+			continue
+		}
+		if t.warm {
+			if _, err := e.runOnce(t.bin, t.args, t.stdin); err != nil {
+				return fmt.Errorf("%s: warm-up: %w", t.name, err)
+			}
+		}
+		before := e.emu.Counts().Total
+		var tt, mt []time.Duration
+		var rss int64
+		for i := 0; i < n; i++ {
+			d, r, err := e.timed(minimal, []string{small}, "")
+			if err != nil {
+				return err
+			}
+			mt = append(mt, d)
+			d, r, err = e.timed(t.bin, t.args, t.stdin)
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			tt = append(tt, d)
+			rss = max(rss, r)
+		}
+		if after := e.emu.Counts().Total; after != before {
+			return fmt.Errorf("%s: %d requests during cache-hit runs", t.name, after-before)
+		}
+		ratio := float64(median(tt)) / float64(median(mt))
+		met := "met"
+		if ratio > 1.5 {
+			met = "NOT met"
+		}
+		fmt.Printf("| `%s` | %s | %s | %s | %.2f× | %s | %.1f MB |\n", t.name, ms(median(tt)), ms(pct(tt, 90)), ms(median(mt)), ratio, met, float64(rss)/1024)
+	}
+
+	fmt.Printf("\n## Requests per cold token\n\n| case | requests to the authority | target |\n|---|---|---|\n")
+	os.RemoveAll(filepath.Join(e.home, "cache"))
+	e.emu.ResetCounts()
+	if _, err := e.runOnce(filepath.Join(bin, "entratool"), []string{"get-token"}, ""); err != nil {
+		return err
+	}
+	c := e.emu.Counts()
+	fmt.Printf("| empty cache (metadata + token) | %d (metadata %d, token %d) | ≤ 2 |\n", c.Total, c.Metadata, c.Token)
+	os.RemoveAll(filepath.Join(e.home, "cache", "tokens"))
+	e.emu.ResetCounts()
+	if _, err := e.runOnce(filepath.Join(bin, "entratool"), []string{"get-token"}, ""); err != nil {
+		return err
+	}
+	c = e.emu.Counts()
+	fmt.Printf("| OIDC metadata cached on disk | %d (metadata %d, token %d) | 1 |\n", c.Total, c.Metadata, c.Token)
+
+	fmt.Printf("\n## Herds: N `entratool get-token` processes started at once on an empty cache\n\n| N | token requests | failures | slowest | target |\n|---|---|---|---|---|\n")
+	for _, h := range strings.Split(herds, ",") {
+		var size int
+		fmt.Sscan(h, &size)
+		if size <= 0 {
+			continue
+		}
+		os.RemoveAll(filepath.Join(e.home, "cache"))
+		e.emu.ResetCounts()
+		fails, slowest := e.herd(filepath.Join(bin, "entratool"), size)
+		c := e.emu.Counts()
+		fmt.Printf("| %d | %d | %d | %s | exactly 1, all succeed |\n", size, c.Token, fails, ms(slowest))
+	}
+	return nil
+}
+
+func targets(e *env) []target {
+	return []target{
+		{name: "entratool get-token", bin: filepath.Join(e.bin, "entratool"), args: []string{"get-token"}, warm: true},
+		{name: "git-credential-entra get", bin: filepath.Join(e.bin, "git-credential-entra"), args: []string{"get"}, stdin: "protocol=https\nhost=dev.azure.com\npath=org/project/_git/repo\n\n", warm: true},
+		{name: "kubectl-exec-entra", bin: filepath.Join(e.bin, "kubectl-exec-entra"), warm: true},
+		{name: "docker-credential-entra get", bin: filepath.Join(e.bin, "docker-credential-entra"), args: []string{"get"}, stdin: "myregistry.azurecr.io\n", warm: true},
+		{name: "az account get-access-token", bin: filepath.Join(e.bin, "az-entra"), args: []string{"account", "get-access-token", "-o", "json"}, warm: true},
+	}
+}
+
+func setup(bin, dir string) (*env, error) {
+	e := &env{bin: bin, dir: dir, home: filepath.Join(dir, "home")}
+	emu, err := emulator.Start(emulator.Options{Dir: filepath.Join(dir, "emulator")})
+	if err != nil {
+		return nil, err
+	}
+	e.emu = emu
+	c, err := cert.Create(cert.CreateOptions{Subject: "CN=bench", Days: 30 * 12, KeySize: 2048})
+	if err != nil {
+		return nil, err
+	}
+	pfx := filepath.Join(dir, "bench.pfx")
+	if err := cert.WritePFX(pfx, c, "bench-pw"); err != nil {
+		return nil, err
+	}
+	emu.RegisterApp(emulator.App{TenantID: tenantID, ClientID: clientID, Certificates: []*x509.Certificate{c.Leaf}})
+	st := &profile.Store{Home: e.home}
+	err = st.Update(context.Background(), func(cfg *profile.Config) error {
+		cfg.Put(&profile.Profile{Name: "bench", ClientID: clientID, TenantID: tenantID, UseCertificate: true,
+			CertificatePath: pfx, Scope: "https://graph.microsoft.com/.default", AuthorityHost: emu.URL, SecretStore: "file",
+			GitHosts: []string{"dev.azure.com"}, Registries: []string{"myregistry.azurecr.io"}})
+		cfg.DefaultProfile = "bench"
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s, err := secret.Open("file", e.home, func(string) string { return "" })
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Set(context.Background(), secret.Key("bench", secret.CertificatePassword), "bench-pw"); err != nil {
+		return nil, err
+	}
+	e.vars = []string{"ENTRATOOL_HOME=" + e.home, "SSL_CERT_FILE=" + emu.CAFile, "PATH=" + bin + ":/usr/bin:/bin", "HOME=" + dir}
+	return e, nil
+}
+
+func (e *env) command(bin string, args []string, stdin string) *exec.Cmd {
+	cmd := exec.Command(bin, args...)
+	cmd.Env = e.vars
+	cmd.Stdin = strings.NewReader(stdin)
+	return cmd
+}
+
+func (e *env) runOnce(bin string, args []string, stdin string) (string, error) {
+	var out, errb bytes.Buffer
+	cmd := e.command(bin, args, stdin)
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("%s %v: %v: %s", filepath.Base(bin), args, err, strings.TrimSpace(errb.String()))
+	}
+	return out.String(), nil
+}
+
+// timed runs one process and returns its wall time and peak RSS (KiB).
+func (e *env) timed(bin string, args []string, stdin string) (time.Duration, int64, error) {
+	cmd := e.command(bin, args, stdin)
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil {
+		return 0, 0, fmt.Errorf("%v: %s", err, strings.TrimSpace(errb.String()))
+	}
+	var rss int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		rss = ru.Maxrss
+	}
+	return d, rss, nil
+}
+
+func (e *env) herd(bin string, n int) (fails int, slowest time.Duration) {
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	start := make(chan struct{})
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			t0 := time.Now()
+			_, err := e.runOnce(bin, []string{"get-token"}, "")
+			d := time.Since(t0)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				fails++
+			}
+			slowest = max(slowest, d)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	return fails, slowest
+}
+
+func median(d []time.Duration) time.Duration { return pct(d, 50) }
+
+func pct(d []time.Duration, p int) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[(len(s)-1)*p/100]
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }

@@ -1,0 +1,283 @@
+// Package e2e drives the built binaries (entratool and the helpers) against the local
+// emulator, the way git, kubectl, docker and scripts run them: separate processes,
+// real files, real TLS.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entratool/entratool/core/cert"
+	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/secret"
+	"github.com/entratool/entratool/emulator"
+)
+
+// binDir holds the binaries TestMain built for this run.
+var binDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "entratool-e2e-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binDir = dir
+	// Traversable by other users: one test runs a binary as nobody.
+	os.Chmod(dir, 0o755)
+	root, _ := filepath.Abs("..")
+	for _, b := range []struct{ name, pkg string }{
+		{"entratool", "./entratool"},
+		{"git-credential-entra", "./git-credential-entra"},
+		{"kubectl-exec-entra", "./kubectl-exec-entra"},
+		{"docker-credential-entra", "./docker-credential-entra"},
+		{"az-entra", "./az-entra"},
+	} {
+		if _, err := os.Stat(filepath.Join(root, b.pkg)); err != nil {
+			continue
+		}
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b.name), b.pkg)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b.name, err, out)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+const (
+	tenantID = "87654321-4321-4321-4321-cba987654321"
+	clientID = "12345678-1234-1234-1234-123456789abc"
+	graph    = "https://graph.microsoft.com/.default"
+)
+
+// world is one test's emulator, ENTRATOOL_HOME and environment.
+type world struct {
+	t    *testing.T
+	emu  *emulator.Emulator
+	dir  string
+	home string
+	env  map[string]string
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	dir := t.TempDir()
+	emu, err := emulator.Start(emulator.Options{Dir: filepath.Join(dir, "emulator")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { emu.Close() })
+	w := &world{t: t, emu: emu, dir: dir, home: filepath.Join(dir, "home")}
+	w.env = map[string]string{
+		"ENTRATOOL_HOME":         w.home,
+		"ENTRATOOL_SECRET_STORE": "file",
+		"SSL_CERT_FILE":          emu.CAFile,
+		"HOME":                   filepath.Join(dir, "userhome"),
+		"PATH":                   binDir + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"TZ":                     "UTC",
+	}
+	return w
+}
+
+// run executes a built binary with the world's environment and returns stdout, stderr
+// and the exit code.
+func (w *world) run(stdin string, name string, args ...string) (string, string, int) {
+	w.t.Helper()
+	return w.runCtx(context.Background(), stdin, name, args...)
+}
+
+func (w *world) runCtx(ctx context.Context, stdin string, name string, args ...string) (string, string, int) {
+	w.t.Helper()
+	cmd := w.command(ctx, stdin, name, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		w.t.Fatalf("run %s: %v", name, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+func (w *world) command(ctx context.Context, stdin, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, filepath.Join(binDir, name), args...)
+	cmd.Env = w.environ()
+	cmd.Stdin = strings.NewReader(stdin)
+	return cmd
+}
+
+func (w *world) environ() []string {
+	var env []string
+	for k, v := range w.env {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// mustRun runs and fails the test unless the exit code is 0; it returns stdout.
+func (w *world) mustRun(stdin, name string, args ...string) string {
+	w.t.Helper()
+	out, errOut, code := w.run(stdin, name, args...)
+	if code != 0 {
+		w.t.Fatalf("%s %v: exit %d\nstdout: %s\nstderr: %s", name, args, code, out, errOut)
+	}
+	return out
+}
+
+// certFiles is a generated certificate in several encodings.
+type certFiles struct {
+	dir, pfx, pem, cer string
+	password           string
+	leaf               *x509.Certificate
+}
+
+// newCert makes a certificate with Go (one RSA key per call) and writes it as a modern
+// PFX, a PEM pair and a public .cer.
+func (w *world) newCert(name, password string) *certFiles {
+	w.t.Helper()
+	c, err := cert.Create(cert.CreateOptions{Subject: "CN=" + name, Days: 365, KeySize: 2048})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	dir := filepath.Join(w.dir, "certs", name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		w.t.Fatal(err)
+	}
+	cf := &certFiles{dir: dir, pfx: filepath.Join(dir, name+".pfx"), pem: filepath.Join(dir, name+".pem"), cer: filepath.Join(dir, name+".cer"), password: password, leaf: c.Leaf}
+	if err := cert.WritePFX(cf.pfx, c, password); err != nil {
+		w.t.Fatal(err)
+	}
+	if err := os.WriteFile(cf.cer, cert.EncodeCER(c.Leaf, false), 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(c.Key)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	pemData := append(cert.EncodeCER(c.Leaf, false), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER})...)
+	if err := os.WriteFile(cf.pem, pemData, 0o600); err != nil {
+		w.t.Fatal(err)
+	}
+	return cf
+}
+
+// register "uploads" certificates to the app registration.
+func (w *world) register(certs ...*x509.Certificate) {
+	w.emu.RegisterApp(emulator.App{TenantID: tenantID, ClientID: clientID, Certificates: certs})
+}
+
+// saveProfile writes a profile (and its certificate password, in the file store) the
+// way `config create` would, without going through the CLI.
+func (w *world) saveProfile(p *profile.Profile, password string) {
+	w.t.Helper()
+	st := &profile.Store{Home: w.home}
+	if p.AuthorityHost == "" {
+		p.AuthorityHost = w.emu.URL
+	}
+	if p.ClientID == "" {
+		p.ClientID = clientID
+	}
+	if p.TenantID == "" {
+		p.TenantID = tenantID
+	}
+	err := st.Update(context.Background(), func(c *profile.Config) error {
+		c.Put(p)
+		if c.DefaultProfile == "" {
+			c.DefaultProfile = p.Name
+		}
+		return nil
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if password != "" {
+		kind := secret.CertificatePassword
+		if !p.UseCertificate {
+			kind = secret.ClientSecret
+		}
+		s, err := secret.Open("file", w.home, func(string) string { return "" })
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if err := s.Set(context.Background(), secret.Key(p.Name, kind), password); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+}
+
+func (w *world) certProfile(name string, cf *certFiles, path string) *profile.Profile {
+	p := &profile.Profile{Name: name, UseCertificate: true, CertificatePath: path, Scope: graph}
+	w.saveProfile(p, cf.password)
+	return p
+}
+
+// claims validates an access token with the emulator and returns its claims.
+func (w *world) claims(tok, audience string) *emulator.Claims {
+	w.t.Helper()
+	c, err := w.emu.Validate(strings.TrimSpace(tok), audience)
+	if err != nil {
+		w.t.Fatalf("token not issued by the emulator for %s: %v", audience, err)
+	}
+	return c
+}
+
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("%s not installed (make test installs it)", name)
+	}
+	return p
+}
+
+func isRoot() bool { return runtime.GOOS != "windows" && os.Geteuid() == 0 }
+
+
+
+// newExpiredCert writes a PFX whose certificate expired yesterday.
+func (w *world) newExpiredCert(name, password string) *certFiles {
+	w.t.Helper()
+	c, err := cert.Create(cert.CreateOptions{Subject: "CN=" + name, Days: 30, KeySize: 2048, Now: time.Now().AddDate(0, 0, -31)})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	dir := filepath.Join(w.dir, "certs", name)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		w.t.Fatal(err)
+	}
+	cf := &certFiles{dir: dir, pfx: filepath.Join(dir, name+".pfx"), password: password, leaf: c.Leaf}
+	if err := cert.WritePFX(cf.pfx, c, password); err != nil {
+		w.t.Fatal(err)
+	}
+	return cf
+}
+
+// profile reads a saved profile back.
+func (w *world) profile(name string) *profile.Profile {
+	w.t.Helper()
+	cfg, err := (&profile.Store{Home: w.home}).Load()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	p := cfg.Get(name)
+	if p == nil {
+		w.t.Fatalf("no profile %q", name)
+	}
+	return p
+}

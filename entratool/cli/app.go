@@ -1,0 +1,214 @@
+// Package cli is the entratool command line. Commands receive their streams and
+// environment through App, so every command is tested in-process with buffers.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/secret"
+	"github.com/entratool/entratool/core/token"
+)
+
+// Streams are the process's standard streams. InTTY says whether stdin is a terminal,
+// which decides whether a missing value is prompted for or is a usage error.
+type Streams struct {
+	In    io.Reader
+	Out   io.Writer
+	Err   io.Writer
+	InTTY bool
+}
+
+// StdStreams returns the real standard streams.
+func StdStreams() Streams {
+	return Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr, InTTY: term.IsTerminal(int(os.Stdin.Fd()))}
+}
+
+// App holds what every command needs: streams, environment, clock and global flags.
+type App struct {
+	Streams
+	Getenv func(string) string
+	Now    func() time.Time
+
+	profileName string
+	debug       bool
+	logger      *slog.Logger
+}
+
+// Exit codes (SPEC §4).
+const (
+	ExitOK      = 0
+	ExitFailure = 1
+	ExitUsage   = 2
+)
+
+// exitError carries an exit code other than 1.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// usageErr makes a usage error (exit 2).
+func usageErr(format string, args ...any) error {
+	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
+}
+
+// withCode wraps err with an exit code; code 0 with a nil error is success.
+func withCode(code int, err error) error {
+	if err == nil {
+		err = errors.New("")
+	}
+	return &exitError{code: code, err: err}
+}
+
+// Run executes entratool with args and returns the process exit code.
+func Run(ctx context.Context, s Streams, args []string, getenv func(string) string) int {
+	a := &App{Streams: s, Getenv: getenv, Now: time.Now}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(s.In)
+	root.SetOut(s.Out)
+	root.SetErr(s.Err)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return ExitOK
+	}
+	code := ExitFailure
+	var ee *exitError
+	if errors.As(err, &ee) {
+		code = ee.code
+	} else if isCobraUsageError(err) {
+		code = ExitUsage
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintf(s.Err, "entratool: %s\n", oneLine(msg))
+	}
+	var ent *token.EntraError
+	if a.debug && errors.As(err, &ent) {
+		fmt.Fprintf(s.Err, "entratool: debug: %s\n", ent.DebugIDs())
+	}
+	return code
+}
+
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+// cobra reports bad flags and unknown commands as plain errors; these prefixes are its.
+func isCobraUsageError(err error) bool {
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "flag needs an argument", "invalid argument", "accepts ", "requires at least", "requires at most", "required flag", "if any flags in the group", "bad flag syntax"} {
+		if strings.HasPrefix(msg, p) || strings.Contains(msg, "\n"+p) {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *App) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "entratool",
+		Short:         "Entra ID tokens for service principals with X.509 certificates",
+		Long:          "entratool gets Microsoft Entra ID access tokens for a service principal authenticated with an X.509 certificate (or a client secret), for people, scripts, and the git, kubectl, docker and az helpers.",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, args []string) {
+			if a.Getenv("ENTRATOOL_DEBUG") == "1" || a.Getenv("ENTRATOOL_DEBUG") == "true" {
+				a.debug = true
+			}
+			if a.debug {
+				a.logger = slog.New(slog.NewTextHandler(a.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			}
+		},
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr("%v", err) })
+	root.PersistentFlags().StringVarP(&a.profileName, "profile", "p", "", "profile name (default: $ENTRATOOL_PROFILE, then the default profile)")
+	root.PersistentFlags().BoolVar(&a.debug, "debug", false, "debug log on stderr (secrets redacted); also ENTRATOOL_DEBUG=1")
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(a.commands()...)
+	return root
+}
+
+// commands lists the top-level commands.
+func (a *App) commands() []*cobra.Command {
+	return []*cobra.Command{
+		a.getTokenCmd(),
+		a.configCmd(),
+		a.certCmd(),
+		a.envCmd(),
+		a.execCmd(),
+		a.doctorCmd(),
+		a.versionCmd(),
+		a.completionCmd(),
+	}
+}
+
+// home resolves ENTRATOOL_HOME.
+func (a *App) home() (string, error) { return profile.Home(a.Getenv) }
+
+// profiles opens the profile store.
+func (a *App) profiles() (*profile.Store, error) {
+	h, err := a.home()
+	if err != nil {
+		return nil, err
+	}
+	return &profile.Store{Home: h}, nil
+}
+
+// loadProfile loads profiles.json and resolves -p / ENTRATOOL_PROFILE / default.
+func (a *App) loadProfile() (*profile.Profile, *profile.Config, error) {
+	st, err := a.profiles()
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := st.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	p, err := cfg.Resolve(a.profileName, a.Getenv)
+	if err != nil {
+		return nil, cfg, err
+	}
+	return p, cfg, nil
+}
+
+// secretStore opens the secret store a profile uses.
+func (a *App) secretStore(p *profile.Profile) (secret.Store, error) {
+	h, err := a.home()
+	if err != nil {
+		return nil, err
+	}
+	return secret.Open(secret.Choose(p.SecretStore, a.Getenv), h, a.Getenv)
+}
+
+// warn prints a one-line warning on stderr.
+func (a *App) warn(msg string) { fmt.Fprintln(a.Err, msg) }
+
+// debugf logs at debug level when --debug is on.
+func (a *App) debugf(msg string, args ...any) {
+	if a.logger != nil {
+		a.logger.Debug(msg, args...)
+	}
+}
+
+// ctxTimeout bounds ctx by d (0 → no bound).
+func ctxTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	if d <= 0 {
+		return context.WithCancel(ctx)
+	}
+	return context.WithTimeout(ctx, d)
+}

@@ -1,0 +1,228 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entratool/entratool/core/cert"
+	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/secret"
+	"github.com/entratool/entratool/core/token"
+)
+
+// doctor prints one line per check, ✓ or ✗ with the fix, and exits 1 if any failed.
+type doctor struct {
+	a      *App
+	failed int
+}
+
+func (d *doctor) ok(format string, args ...any) { fmt.Fprintf(d.a.Out, "✓ "+format+"\n", args...) }
+func (d *doctor) bad(fix string, format string, args ...any) {
+	d.failed++
+	fmt.Fprintf(d.a.Out, "✗ "+format+" — fix: %s\n", append(args, fix)...)
+}
+func (d *doctor) warn(format string, args ...any) { fmt.Fprintf(d.a.Out, "! "+format+"\n", args...) }
+
+func (a *App) doctorCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "doctor [-p NAME]",
+		Short: "Check files, permissions, secret store, certificates and helper wiring",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			d := &doctor{a: a}
+			d.run(cmd.Context())
+			if d.failed > 0 {
+				return withCode(ExitFailure, fmt.Errorf("doctor: %d check(s) failed", d.failed))
+			}
+			return nil
+		},
+	}
+}
+
+func (d *doctor) run(ctx context.Context) {
+	a := d.a
+	home, err := a.home()
+	if err != nil {
+		d.bad("set ENTRATOOL_HOME", "home: %v", err)
+		return
+	}
+	d.checkDir(home, "home")
+	st := &profile.Store{Home: home}
+	d.checkFile(st.Path(), "profiles")
+	cfg, err := st.Load()
+	if err != nil {
+		d.bad("correct the file at the position shown (it is never overwritten while malformed)", "%v", err)
+		return
+	}
+	if len(cfg.Profiles) == 0 {
+		d.bad("run `entratool config create`", "no profiles in %s", st.Path())
+		return
+	}
+	d.ok("profiles: %d in %s", len(cfg.Profiles), st.Path())
+	cacheDir := token.CacheDir(home, a.Getenv)
+	if _, err := os.Stat(cacheDir); err == nil {
+		d.checkDir(cacheDir, "token cache")
+	}
+	var profiles []*profile.Profile
+	if a.profileName != "" || a.Getenv("ENTRATOOL_PROFILE") != "" {
+		p, err := cfg.Resolve(a.profileName, a.Getenv)
+		if err != nil {
+			d.bad("pick an existing profile (`entratool config list`)", "%v", err)
+			return
+		}
+		profiles = []*profile.Profile{p}
+	} else {
+		profiles = cfg.Profiles
+	}
+	for _, p := range profiles {
+		d.checkProfile(ctx, home, p)
+	}
+}
+
+func (d *doctor) checkDir(dir, what string) {
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		d.bad("run `entratool config create`", "%s %s does not exist", what, dir)
+	case err != nil:
+		d.bad("check the path", "%s %s: %v", what, dir, err)
+	case fi.Mode().Perm()&0o077 != 0:
+		d.bad("chmod 700 "+dir, "%s %s is %04o (group/others can read it)", what, dir, fi.Mode().Perm())
+	default:
+		d.ok("%s %s (%04o)", what, dir, fi.Mode().Perm())
+	}
+}
+
+func (d *doctor) checkFile(path, what string) {
+	fi, err := os.Stat(path)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return
+	case err != nil:
+		d.bad("check the path", "%s %s: %v", what, path, err)
+	case fi.Mode().Perm()&0o077 != 0:
+		d.bad("chmod 600 "+path, "%s %s is %04o (group/others can read it)", what, path, fi.Mode().Perm())
+	default:
+		d.ok("%s file %s (%04o)", what, path, fi.Mode().Perm())
+	}
+}
+
+func (d *doctor) checkProfile(ctx context.Context, home string, p *profile.Profile) {
+	a := d.a
+	if err := p.Validate(); err != nil {
+		d.bad("`entratool config edit -p "+p.Name+"`", "profile %s: %v", p.Name, err)
+		return
+	}
+	kind := secret.Choose(p.SecretStore, a.Getenv)
+	store, err := secret.Open(kind, home, a.Getenv)
+	var pw string
+	if err != nil {
+		d.bad("choose another store: --secret-store file, or ENTRATOOL_SECRET_STORE=env", "profile %s: secret store %s: %v", p.Name, kind, err)
+	} else {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		want := secret.CertificatePassword
+		if !p.UseCertificate {
+			want = secret.ClientSecret
+		}
+		v, err := store.Get(sctx, secret.Key(p.Name, want))
+		cancel()
+		switch {
+		case err == nil:
+			pw = v
+			d.ok("profile %s: secret store %s reachable, %s present", p.Name, kind, want)
+		case errors.Is(err, secret.ErrNotFound) && p.UseCertificate:
+			d.ok("profile %s: secret store %s reachable (no certificate password stored)", p.Name, kind)
+		case errors.Is(err, secret.ErrNotFound):
+			d.bad("`entratool config edit -p "+p.Name+"` → Client Secret", "profile %s: no client secret in the %s store", p.Name, kind)
+		default:
+			d.bad("choose another store: `entratool config edit -p "+p.Name+" --secret-store file`, or ENTRATOOL_SECRET_STORE=env", "profile %s: secret store %s: %v", p.Name, kind, err)
+		}
+	}
+	if p.UseCertificate && p.CertificatePath != "" {
+		d.checkCertificate(p, pw)
+	} else if p.CertificateStore != "" {
+		d.ok("profile %s: key in the %s store, thumbprint %s (plugin not started by doctor)", p.Name, p.CertificateStore, p.CertificateThumbprint)
+	}
+	d.checkWiring(p)
+}
+
+func (d *doctor) checkCertificate(p *profile.Profile, pw string) {
+	if w := cert.PermissionWarning(p.CertificatePath); w != "" {
+		w = strings.TrimPrefix(w, "warning: ")
+		if i := strings.Index(w, "; run:"); i >= 0 {
+			w = w[:i]
+		}
+		d.bad("chmod 600 "+p.CertificatePath, "profile %s: %s", p.Name, w)
+	}
+	c, err := cert.Load(p.CertificatePath, pw)
+	if err != nil {
+		fix := "`entratool config edit -p " + p.Name + "` → Certificate Path"
+		if errors.Is(err, cert.ErrBadPassword) {
+			fix = "`entratool config edit -p " + p.Name + "` → Certificate Password"
+		}
+		d.bad(fix, "profile %s: %v", p.Name, err)
+		return
+	}
+	now := d.a.Now()
+	if err := cert.CheckValidity(c.Leaf, now); err != nil {
+		d.bad("create and upload a new certificate, then `entratool config rotate -p "+p.Name+" --certificate NEW.pfx`", "profile %s: %v", p.Name, err)
+		return
+	}
+	days := int(c.Leaf.NotAfter.Sub(now).Hours() / 24)
+	if days < 30 {
+		d.warn("profile %s: certificate %s expires in %d days (%s) — plan `entratool config rotate`", p.Name, cert.ThumbprintSHA1(c.Leaf), days, c.Leaf.NotAfter.UTC().Format("2006-01-02"))
+		return
+	}
+	d.ok("profile %s: certificate %s opens, thumbprint %s, %d days left", p.Name, p.CertificatePath, cert.ThumbprintSHA1(c.Leaf), days)
+}
+
+// checkWiring looks at the host tools' configuration for the helpers this profile serves.
+func (d *doctor) checkWiring(p *profile.Profile) {
+	if len(p.GitHosts) > 0 {
+		if _, err := exec.LookPath("git-credential-entra"); err != nil {
+			d.warn("profile %s: git-credential-entra is not on PATH (git setup writes its absolute path instead)", p.Name)
+		}
+		for _, h := range p.GitHosts {
+			if strings.HasPrefix(h, "*.") {
+				continue
+			}
+			out, _ := exec.Command("git", "config", "--get-urlmatch", "credential.helper", "https://"+h+"/").Output()
+			if strings.Contains(string(out), "entra") {
+				d.ok("profile %s: git uses the entra helper for https://%s", p.Name, h)
+			} else {
+				d.bad("`entratool git setup -p "+p.Name+" --url https://"+h+"/ORG`", "profile %s: git has no entra credential helper for https://%s", p.Name, h)
+			}
+		}
+	}
+	if len(p.Registries) > 0 {
+		dir := d.a.Getenv("DOCKER_CONFIG")
+		if dir == "" {
+			if h, err := os.UserHomeDir(); err == nil {
+				dir = filepath.Join(h, ".docker")
+			}
+		}
+		var cfg struct {
+			CredHelpers map[string]string `json:"credHelpers"`
+		}
+		data, err := os.ReadFile(filepath.Join(dir, "config.json"))
+		if err == nil {
+			err = json.Unmarshal(data, &cfg)
+		}
+		for _, r := range p.Registries {
+			if err == nil && cfg.CredHelpers[r] == "entra" {
+				d.ok("profile %s: docker uses the entra helper for %s", p.Name, r)
+			} else {
+				d.bad("`entratool docker setup -p "+p.Name+" --registry "+r+"`", "profile %s: docker has no credHelpers entry \"entra\" for %s", p.Name, r)
+			}
+		}
+	}
+}

@@ -1,0 +1,281 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/secret"
+	"github.com/entratool/entratool/core/token"
+	"github.com/entratool/entratool/helpers/azcli"
+	"github.com/entratool/entratool/helpers/envexport"
+)
+
+// tokenFlags are shared by get-token, env and exec.
+type tokenFlags struct {
+	scope        string
+	timeout      time.Duration
+	forceRefresh bool
+	silent       bool
+}
+
+func (f *tokenFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.scope, "scope", "", "scope to request (default: the profile's scope)")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "give up after this long (retries included)")
+	cmd.Flags().BoolVar(&f.forceRefresh, "force-refresh", false, "ignore the cache and ask Entra ID for a new token")
+}
+
+// provider builds the token pipeline for p, prompting for missing secrets only when
+// stdin is a terminal and the command is not silent.
+func (a *App) provider(p *profile.Profile, silent bool) (*token.Provider, error) {
+	return a.newProvider(p, silent, nil)
+}
+
+// newProvider is provider with an explicit secret store (nil → the profile's).
+func (a *App) newProvider(p *profile.Profile, silent bool, secrets secret.Store) (*token.Provider, error) {
+	h, err := a.home()
+	if err != nil {
+		return nil, err
+	}
+	o := token.Options{Home: h, Getenv: a.Getenv, Now: a.Now, Logger: a.logger, Warn: a.warn, Secrets: secrets}
+	if silent {
+		o.Warn = nil
+	}
+	if a.InTTY && !silent && secrets == nil {
+		o.Prompt = a.promptAndOfferToStore
+	}
+	return token.NewProvider(p, o), nil
+}
+
+// promptAndOfferToStore is the seed's password caching: "May prompt for certificate
+// password" on first use, then no prompt on later uses.
+func (a *App) promptAndOfferToStore(ctx context.Context, p *profile.Profile, kind string) (string, error) {
+	label := "Certificate password"
+	if kind == secret.ClientSecret {
+		label = "Client secret"
+	}
+	v, err := a.promptSecret(fmt.Sprintf("%s for profile '%s'", label, p.Name))
+	if err != nil {
+		return "", err
+	}
+	store, err := a.secretStore(p)
+	if err != nil || store.Name() == "env" {
+		return v, nil
+	}
+	ans, err := a.prompt(fmt.Sprintf("Store it in the %s store for next time? [Y/n]", store.Name()))
+	if err == nil && (ans == "" || ans == "y" || ans == "Y" || ans == "yes") {
+		if err := store.Set(ctx, secret.Key(p.Name, kind), v); err != nil {
+			a.warn(fmt.Sprintf("warning: could not store the secret: %v", err))
+		}
+	}
+	return v, nil
+}
+
+// fetchToken resolves the profile and returns a token for the flags.
+func (a *App) fetchToken(ctx context.Context, f *tokenFlags) (*token.Token, *profile.Profile, error) {
+	p, _, err := a.loadProfile()
+	if err != nil {
+		return nil, nil, err
+	}
+	pr, err := a.provider(p, f.silent)
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := ctxTimeout(ctx, f.timeout)
+	defer cancel()
+	t, err := pr.Token(ctx, pr.Scope(f.scope), f.forceRefresh)
+	if err != nil {
+		return nil, p, err
+	}
+	return t, p, nil
+}
+
+func (a *App) getTokenCmd() *cobra.Command {
+	var f tokenFlags
+	var output string
+	cmd := &cobra.Command{
+		Use:   "get-token",
+		Short: "Print an access token for the profile",
+		Long: "Print an access token for the profile. Served from the shared cache while it has more than 5 minutes left;\n" +
+			"otherwise one process asks Entra ID and the others wait for its answer.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			switch output {
+			case "token", "json", "az", "env":
+			default:
+				return usageErr("unknown output %q: use token, json, az or env", output)
+			}
+			t, p, err := a.fetchToken(cmd.Context(), &f)
+			if err != nil {
+				return err
+			}
+			return a.printToken(output, t, p)
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVarP(&output, "output", "o", "token", "output: token, json, az or env")
+	cmd.Flags().BoolVar(&f.silent, "silent", false, "no warnings or prompts on stderr (for scripts); errors are still reported")
+	return cmd
+}
+
+// TokenJSON is `get-token -o json`.
+type TokenJSON struct {
+	AccessToken string `json:"accessToken"`
+	TokenType   string `json:"tokenType"`
+	ExpiresOn   string `json:"expiresOn"`
+	ExpiresOnTS int64  `json:"expires_on"`
+	Scope       string `json:"scope"`
+	TenantID    string `json:"tenantId"`
+	ClientID    string `json:"clientId"`
+}
+
+func (a *App) printToken(output string, t *token.Token, p *profile.Profile) error {
+	switch output {
+	case "json":
+		return writeJSON(a.Out, TokenJSON{
+			AccessToken: t.AccessToken, TokenType: t.TokenType,
+			ExpiresOn: t.ExpiresOn.UTC().Format(time.RFC3339), ExpiresOnTS: t.ExpiresOn.Unix(),
+			Scope: t.Scope, TenantID: t.TenantID, ClientID: t.ClientID,
+		})
+	case "az":
+		return writeJSON(a.Out, azcli.NewAccessToken(t.AccessToken, t.ExpiresOn, t.TenantID, p.SubscriptionID, time.Local))
+	case "env":
+		s, err := envexport.Format("sh", tokenVars(t, p))
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprint(a.Out, s)
+		return err
+	default:
+		_, err := fmt.Fprintln(a.Out, t.AccessToken)
+		return err
+	}
+}
+
+func writeJSON(w interface{ Write([]byte) (int, error) }, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// tokenVars are the variables env and exec set. AZURE_CLIENT_SECRET is never among them:
+// the SDKs' EnvironmentCredential would prefer it over a certificate.
+func tokenVars(t *token.Token, p *profile.Profile) []envexport.Var {
+	return []envexport.Var{
+		{Name: "ENTRA_ACCESS_TOKEN", Value: t.AccessToken},
+		{Name: "ENTRA_TOKEN_EXPIRES_ON", Value: strconv.FormatInt(t.ExpiresOn.Unix(), 10)},
+		{Name: "AZURE_TENANT_ID", Value: p.TenantID},
+		{Name: "AZURE_CLIENT_ID", Value: p.ClientID},
+	}
+}
+
+func (a *App) envCmd() *cobra.Command {
+	var f tokenFlags
+	var shell string
+	cmd := &cobra.Command{
+		Use:   "env",
+		Short: "Print shell exports of a token and the profile's ids",
+		Long:  "Print exports of ENTRA_ACCESS_TOKEN, ENTRA_TOKEN_EXPIRES_ON, AZURE_TENANT_ID and AZURE_CLIENT_ID, quoted for the shell:\n  eval \"$(entratool env)\"                        # sh, bash, zsh\n  entratool env --shell fish | source\n  entratool env --shell powershell | Invoke-Expression\n  entratool env --shell github >> \"$GITHUB_ENV\"",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if _, err := envexport.Format(shell, nil); err != nil {
+				return usageErr("%v", err)
+			}
+			t, p, err := a.fetchToken(cmd.Context(), &f)
+			if err != nil {
+				return err
+			}
+			s, err := envexport.Format(shell, tokenVars(t, p))
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprint(a.Out, s)
+			return err
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&shell, "shell", "sh", "sh, bash, zsh, fish, powershell, cmd, dotenv or github")
+	return cmd
+}
+
+func (a *App) execCmd() *cobra.Command {
+	var f tokenFlags
+	cmd := &cobra.Command{
+		Use:   "exec [flags] -- CMD [ARGS...]",
+		Short: "Run a command with the token variables set",
+		Long:  "Run CMD with ENTRA_ACCESS_TOKEN, ENTRA_TOKEN_EXPIRES_ON, AZURE_TENANT_ID and AZURE_CLIENT_ID set. Its exit code is entratool's; SIGINT and SIGTERM are passed on to it.",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usageErr("exec needs a command: entratool exec -- CMD [ARGS...]")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			t, p, err := a.fetchToken(cmd.Context(), &f)
+			if err != nil {
+				return err
+			}
+			return a.runChild(args, tokenVars(t, p))
+		},
+	}
+	cmd.Flags().SetInterspersed(false)
+	f.register(cmd)
+	return cmd
+}
+
+// runChild runs argv with extra variables, forwarding SIGINT/SIGTERM, and returns an
+// exitError carrying the child's exit code.
+func (a *App) runChild(argv []string, vars []envexport.Var) error {
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return withCode(127, fmt.Errorf("%s: command not found", argv[0]))
+	}
+	c := exec.Command(path, argv[1:]...)
+	c.Stdin, c.Stdout, c.Stderr = a.In, a.Out, a.Err
+	c.Env = os.Environ()
+	for _, v := range vars {
+		c.Env = append(c.Env, v.Name+"="+v.Value)
+	}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	if err := c.Start(); err != nil {
+		return withCode(126, fmt.Errorf("%s: %w", argv[0], err))
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				_ = c.Process.Signal(s)
+			case <-done:
+				return
+			}
+		}
+	}()
+	err = c.Wait()
+	close(done)
+	if err == nil {
+		return nil
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		code := ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			code = 128 + int(ws.Signal())
+		}
+		return &exitError{code: code, err: errors.New("")}
+	}
+	return err
+}
