@@ -9,6 +9,7 @@ PREFIX ?= /usr/local
 
 # Binaries: name → package.
 CMDS := entratool:./entratool \
+	entratool-engine:./entratool-engine \
 	git-credential-entra:./git-credential-entra \
 	kubectl-exec-entra:./kubectl-exec-entra \
 	docker-credential-entra:./docker-credential-entra \

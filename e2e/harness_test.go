@@ -38,6 +38,7 @@ func TestMain(m *testing.M) {
 	root, _ := filepath.Abs("..")
 	for _, b := range []struct{ name, pkg string }{
 		{"entratool", "./entratool"},
+		{"entratool-engine", "./entratool-engine"},
 		{"git-credential-entra", "./git-credential-entra"},
 		{"kubectl-exec-entra", "./kubectl-exec-entra"},
 		{"docker-credential-entra", "./docker-credential-entra"},

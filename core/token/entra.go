@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
-	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 )
 
 // EntraSource asks Entra ID (through MSAL's confidential client) for an app token with

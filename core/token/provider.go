@@ -17,6 +17,7 @@ import (
 	"github.com/entratool/entratool/core/cert"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
+	"github.com/entratool/entratool/core/tokencache"
 )
 
 // ExpiryWarningWindow is how close to expiry a certificate draws a warning.
@@ -40,7 +41,7 @@ type Options struct {
 	// Secrets replaces the profile's secret store (config rotate tests a new password
 	// before storing it); nil → the store the profile and environment choose.
 	Secrets secret.Store
-	Now      func() time.Time
+	Now     func() time.Time
 }
 
 // KeyStore signs client assertions with keys that never leave their store.
@@ -57,16 +58,6 @@ type Provider struct {
 	p     *profile.Profile
 	o     Options
 	cache *Cache
-}
-
-// CacheDir resolves the cache directory for home and the environment.
-func CacheDir(home string, getenv func(string) string) string {
-	if getenv != nil {
-		if d := getenv("ENTRATOOL_CACHE_DIR"); d != "" {
-			return d
-		}
-	}
-	return filepath.Join(home, "cache")
 }
 
 // NewProvider wires the pipeline for p.
@@ -168,9 +159,7 @@ func (pr *Provider) ForgetAll() (int, error) {
 	})
 }
 
-func (pr *Provider) key(scope, credID string) Key {
-	return Key{Authority: pr.p.Authority(), TenantID: pr.p.TenantID, ClientID: pr.p.ClientID, Scope: scope, Credential: credID}
-}
+func (pr *Provider) key(scope, credID string) Key { return tokencache.KeyFor(pr.p, scope, credID) }
 
 func (pr *Provider) httpClient() *http.Client {
 	if pr.o.HTTPClient != nil {
@@ -196,18 +185,8 @@ type credential struct {
 // identity (size, mtime, inode), so a cache hit never opens the PFX or the keyring.
 // On a miss the certificate is loaded and kept in *loaded for the token request.
 func (pr *Provider) credentialID(ctx context.Context, loaded **credential) (string, error) {
-	p := pr.p
-	switch {
-	case !p.UseCertificate:
-		// The secret itself lives in the keyring, which a cache hit must not touch; the
-		// profile name stands for it, and changing the secret drops the profile's tokens.
-		return "secret:" + p.Name, nil
-	case p.CertificateStore != "":
-		return "x5t:" + strings.ToUpper(strings.ReplaceAll(p.CertificateThumbprint, ":", "")), nil
-	}
-	memo := certMemo{dir: filepath.Join(pr.o.CacheDir, "certs")}
-	if tp, ok := memo.lookup(p.CertificatePath); ok {
-		return "x5t:" + tp, nil
+	if id, ok := tokencache.CredentialID(pr.p, pr.o.CacheDir); ok {
+		return id, nil
 	}
 	c, fc, err := pr.loadFile(ctx)
 	if err != nil {
@@ -215,7 +194,7 @@ func (pr *Provider) credentialID(ctx context.Context, loaded **credential) (stri
 	}
 	*loaded = c
 	tp := cert.ThumbprintSHA1(fc.Leaf)
-	memo.store(p.CertificatePath, tp)
+	tokencache.CertMemo{Dir: filepath.Join(pr.o.CacheDir, "certs")}.Store(pr.p.CertificatePath, tp)
 	return "x5t:" + tp, nil
 }
 

@@ -7,18 +7,23 @@ package token
 
 import (
 	"context"
-	"time"
+
+	"github.com/entratool/entratool/core/tokencache"
 )
 
-// Token is an access token with the facts every output format needs.
-type Token struct {
-	AccessToken string    `json:"accessToken"`
-	TokenType   string    `json:"tokenType"`
-	ExpiresOn   time.Time `json:"expiresOn"`
-	Scope       string    `json:"scope"`
-	TenantID    string    `json:"tenantId"`
-	ClientID    string    `json:"clientId"`
-}
+// The cache-side types live in tokencache, which a cache hit can use without linking
+// MSAL, TLS or the keyring.
+type (
+	Token = tokencache.Token
+	Key   = tokencache.Key
+	Cache = tokencache.Cache
+)
+
+// DefaultMargin is how long before expiry a cached token stops being served.
+const DefaultMargin = tokencache.DefaultMargin
+
+// CacheDir resolves the cache directory for home and the environment.
+func CacheDir(home string, getenv func(string) string) string { return tokencache.Dir(home, getenv) }
 
 // Source produces a fresh token for a scope. Implementations need not cache.
 type Source interface {

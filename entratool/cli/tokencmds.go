@@ -2,13 +2,12 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -17,7 +16,7 @@ import (
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
 	"github.com/entratool/entratool/core/token"
-	"github.com/entratool/entratool/helpers/azcli"
+	"github.com/entratool/entratool/entratool/output"
 	"github.com/entratool/entratool/helpers/envexport"
 )
 
@@ -102,7 +101,7 @@ func (a *App) fetchToken(ctx context.Context, f *tokenFlags) (*token.Token, *pro
 
 func (a *App) getTokenCmd() *cobra.Command {
 	var f tokenFlags
-	var output string
+	var format string
 	cmd := &cobra.Command{
 		Use:   "get-token",
 		Short: "Print an access token for the profile",
@@ -110,75 +109,30 @@ func (a *App) getTokenCmd() *cobra.Command {
 			"otherwise one process asks Entra ID and the others wait for its answer.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch output {
-			case "token", "json", "az", "env":
-			default:
-				return usageErr("unknown output %q: use token, json, az or env", output)
+			if !output.Valid(format) {
+				return usageErr("unknown output %q: use %s", format, output.Formats)
 			}
 			t, p, err := a.fetchToken(cmd.Context(), &f)
 			if err != nil {
 				return err
 			}
-			return a.printToken(output, t, p)
+			return a.printToken(format, t, p)
 		},
 	}
 	f.register(cmd)
-	cmd.Flags().StringVarP(&output, "output", "o", "token", "output: token, json, az or env")
+	cmd.Flags().StringVarP(&format, "output", "o", "token", "output: token, json, az or env")
 	cmd.Flags().BoolVar(&f.silent, "silent", false, "no warnings or prompts on stderr (for scripts); errors are still reported")
 	return cmd
 }
 
-// TokenJSON is `get-token -o json`.
-type TokenJSON struct {
-	AccessToken string `json:"accessToken"`
-	TokenType   string `json:"tokenType"`
-	ExpiresOn   string `json:"expiresOn"`
-	ExpiresOnTS int64  `json:"expires_on"`
-	Scope       string `json:"scope"`
-	TenantID    string `json:"tenantId"`
-	ClientID    string `json:"clientId"`
+func (a *App) printToken(format string, t *token.Token, p *profile.Profile) error {
+	return output.Write(a.Out, format, t, p)
 }
 
-func (a *App) printToken(output string, t *token.Token, p *profile.Profile) error {
-	switch output {
-	case "json":
-		return writeJSON(a.Out, TokenJSON{
-			AccessToken: t.AccessToken, TokenType: t.TokenType,
-			ExpiresOn: t.ExpiresOn.UTC().Format(time.RFC3339), ExpiresOnTS: t.ExpiresOn.Unix(),
-			Scope: t.Scope, TenantID: t.TenantID, ClientID: t.ClientID,
-		})
-	case "az":
-		return writeJSON(a.Out, azcli.NewAccessToken(t.AccessToken, t.ExpiresOn, t.TenantID, p.SubscriptionID, time.Local))
-	case "env":
-		s, err := envexport.Format("sh", tokenVars(t, p))
-		if err != nil {
-			return err
-		}
-		_, err = fmt.Fprint(a.Out, s)
-		return err
-	default:
-		_, err := fmt.Fprintln(a.Out, t.AccessToken)
-		return err
-	}
-}
+func writeJSON(w io.Writer, v any) error { return output.WriteJSON(w, v) }
 
-func writeJSON(w interface{ Write([]byte) (int, error) }, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
-}
-
-// tokenVars are the variables env and exec set. AZURE_CLIENT_SECRET is never among them:
-// the SDKs' EnvironmentCredential would prefer it over a certificate.
-func tokenVars(t *token.Token, p *profile.Profile) []envexport.Var {
-	return []envexport.Var{
-		{Name: "ENTRA_ACCESS_TOKEN", Value: t.AccessToken},
-		{Name: "ENTRA_TOKEN_EXPIRES_ON", Value: strconv.FormatInt(t.ExpiresOn.Unix(), 10)},
-		{Name: "AZURE_TENANT_ID", Value: p.TenantID},
-		{Name: "AZURE_CLIENT_ID", Value: p.ClientID},
-	}
-}
+// tokenVars are the variables env and exec set.
+func tokenVars(t *token.Token, p *profile.Profile) []envexport.Var { return output.Vars(t, p) }
 
 func (a *App) envCmd() *cobra.Command {
 	var f tokenFlags

@@ -1,4 +1,4 @@
-package token
+package tokencache
 
 import (
 	"context"
@@ -38,7 +38,7 @@ func (c *Cache) Fetch(ctx context.Context, k Key, force bool, fetch func(context
 			return t, nil
 		}
 	}
-	stale := c.Lookup(k)
+	stale := c.Entry(k)
 	t, err := fetch(ctx)
 	if err != nil {
 		if !force && stale != nil && c.Usable(stale) {

@@ -1,4 +1,4 @@
-package token
+package tokencache
 
 import (
 	"context"
@@ -53,7 +53,7 @@ func TestCachePutGetMarginAndPermissions(t *testing.T) {
 	if _, ok := c.Get(k); ok {
 		t.Fatal("token within the margin was served")
 	}
-	if l := c.Lookup(k); l == nil || !c.Usable(l) {
+	if l := c.Entry(k); l == nil || !c.Usable(l) {
 		t.Fatal("token within the margin should still be usable")
 	}
 }

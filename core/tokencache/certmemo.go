@@ -1,4 +1,4 @@
-package token
+package tokencache
 
 import (
 	"crypto/sha256"
@@ -10,10 +10,10 @@ import (
 	"github.com/entratool/entratool/core/fsutil"
 )
 
-// certMemo remembers a certificate file's thumbprint against the file's identity, so the
+// CertMemo remembers a certificate file's thumbprint against the file's identity, so the
 // cache key can be computed with one stat instead of decrypting the PFX. Replacing the
 // file changes its identity and so forces a fresh load.
-type certMemo struct{ dir string }
+type CertMemo struct{ Dir string }
 
 type memoEntry struct {
 	Path       string `json:"path"`
@@ -21,16 +21,17 @@ type memoEntry struct {
 	Thumbprint string `json:"thumbprint"`
 }
 
-func (m certMemo) file(path string) string {
+func (m CertMemo) file(path string) string {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		abs = path
 	}
 	sum := sha256.Sum256([]byte(abs))
-	return filepath.Join(m.dir, hex.EncodeToString(sum[:16])+".json")
+	return filepath.Join(m.Dir, hex.EncodeToString(sum[:16])+".json")
 }
 
-func (m certMemo) lookup(path string) (string, bool) {
+// Lookup returns the remembered thumbprint if the file is unchanged.
+func (m CertMemo) Lookup(path string) (string, bool) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return "", false
@@ -46,13 +47,14 @@ func (m certMemo) lookup(path string) (string, bool) {
 	return e.Thumbprint, true
 }
 
-func (m certMemo) store(path, thumbprint string) {
+// Store remembers path's thumbprint against its current identity.
+func (m CertMemo) Store(path, thumbprint string) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return
 	}
 	data, _ := json.Marshal(memoEntry{Path: path, Identity: fileIdentity(fi), Thumbprint: thumbprint})
-	if fsutil.EnsurePrivateDir(filepath.Dir(m.dir)) == nil && fsutil.EnsurePrivateDir(m.dir) == nil {
+	if fsutil.EnsurePrivateDir(filepath.Dir(m.Dir)) == nil && fsutil.EnsurePrivateDir(m.Dir) == nil {
 		_ = fsutil.WriteFileAtomic(m.file(path), data, 0o600)
 	}
 }

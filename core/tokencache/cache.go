@@ -1,4 +1,4 @@
-package token
+package tokencache
 
 import (
 	"context"
@@ -71,8 +71,8 @@ func (c *Cache) margin() time.Duration {
 
 func (c *Cache) path(k Key) string { return filepath.Join(c.Dir, "tokens", k.ID()+".json") }
 
-// Lookup returns the entry for k whatever its age (nil if none or unreadable).
-func (c *Cache) Lookup(k Key) *Token {
+// Entry returns the entry for k whatever its age (nil if none or unreadable).
+func (c *Cache) Entry(k Key) *Token {
 	data, err := os.ReadFile(c.path(k))
 	if err != nil {
 		return nil
@@ -86,7 +86,7 @@ func (c *Cache) Lookup(k Key) *Token {
 
 // Get returns the cached token for k if it is valid for longer than the margin.
 func (c *Cache) Get(k Key) (*Token, bool) {
-	t := c.Lookup(k)
+	t := c.Entry(k)
 	if t == nil || !c.Fresh(t) {
 		return nil, false
 	}

@@ -1,0 +1,50 @@
+package launch
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The front ends must link nothing a cache hit does not need; these packages each cost
+// a Go program a large share of its start-up time even when unused.
+var heavy = []string{
+	"crypto/x509", "crypto/tls", "net/http",
+	"github.com/AzureAD/microsoft-authentication-library-for-go",
+	"software.sslmate.com/src/go-pkcs12",
+	"github.com/zalando/go-keyring", "github.com/godbus/dbus",
+	"github.com/spf13/cobra", "github.com/hashicorp/go-plugin",
+	"k8s.io/", "google.golang.org/grpc",
+}
+
+func TestFrontEndsLinkNothingHeavy(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for _, fe := range []string{"entratool", "git-credential-entra", "kubectl-exec-entra", "docker-credential-entra", "az-entra"} {
+		if _, err := os.Stat(filepath.Join(root, fe)); err != nil {
+			continue
+		}
+		cmd := exec.Command("go", "list", "-deps", "./"+fe)
+		cmd.Dir = root
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", fe, err)
+		}
+		for _, dep := range strings.Fields(string(out)) {
+			for _, h := range heavy {
+				if dep == h || strings.HasPrefix(dep, h+"/") || (strings.HasSuffix(h, "/") && strings.HasPrefix(dep, h)) {
+					t.Errorf("%s links %s: move that work to %s", fe, dep, EngineName)
+				}
+			}
+		}
+		checked++
+	}
+	if checked == 0 {
+		t.Fatal("no front end found")
+	}
+}

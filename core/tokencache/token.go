@@ -1,0 +1,76 @@
+// Package tokencache is the part of the token pipeline a cache hit needs: the token
+// type, the shared file cache with its cross-process lock, and the key a profile's
+// token is stored under. It links nothing heavy — no TLS, HTTP, MSAL, PKCS#12 or
+// keyring — so a helper answering from cache starts as fast as a minimal Go program.
+package tokencache
+
+import (
+	"errors"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/entratool/entratool/core/profile"
+)
+
+// Token is an access token with the facts every output format needs.
+type Token struct {
+	AccessToken string    `json:"accessToken"`
+	TokenType   string    `json:"tokenType"`
+	ExpiresOn   time.Time `json:"expiresOn"`
+	Scope       string    `json:"scope"`
+	TenantID    string    `json:"tenantId"`
+	ClientID    string    `json:"clientId"`
+}
+
+// ErrMiss says the cache cannot answer: the token has to be fetched by the full
+// pipeline (the engine).
+var ErrMiss = errors.New("token not in cache")
+
+// Dir resolves the cache directory: ENTRATOOL_CACHE_DIR, else HOME/cache.
+func Dir(home string, getenv func(string) string) string {
+	if getenv != nil {
+		if d := getenv("ENTRATOOL_CACHE_DIR"); d != "" {
+			return d
+		}
+	}
+	return filepath.Join(home, "cache")
+}
+
+// CredentialID names a profile's key material without loading it: plugin keys by their
+// configured thumbprint, client secrets by the profile name (changing the secret drops
+// the profile's tokens), certificate files by the thumbprint remembered against the
+// file's identity. ok is false when the file is new or changed and must be opened.
+func CredentialID(p *profile.Profile, cacheDir string) (id string, ok bool) {
+	switch {
+	case !p.UseCertificate:
+		return "secret:" + p.Name, true
+	case p.CertificateStore != "":
+		return "x5t:" + strings.ToUpper(strings.ReplaceAll(p.CertificateThumbprint, ":", "")), true
+	}
+	tp, ok := CertMemo{Dir: filepath.Join(cacheDir, "certs")}.Lookup(p.CertificatePath)
+	if !ok {
+		return "", false
+	}
+	return "x5t:" + tp, true
+}
+
+// KeyFor is the cache key of p's token for scope with credential credID.
+func KeyFor(p *profile.Profile, scope, credID string) Key {
+	return Key{Authority: p.Authority(), TenantID: p.TenantID, ClientID: p.ClientID, Scope: scope, Credential: credID}
+}
+
+// Lookup answers from the cache alone — no PFX, keyring, plugin or socket. It returns
+// ErrMiss when the full pipeline must run (no entry, entry within the margin, or a
+// certificate file that changed since its thumbprint was remembered).
+func (c *Cache) Lookup(p *profile.Profile, scope string) (*Token, error) {
+	id, ok := CredentialID(p, c.Dir)
+	if !ok {
+		return nil, ErrMiss
+	}
+	t, ok := c.Get(KeyFor(p, scope, id))
+	if !ok {
+		return nil, ErrMiss
+	}
+	return t, nil
+}

@@ -1,0 +1,78 @@
+// Package output renders a token as `entratool get-token -o token|json|az|env` prints
+// it. It is shared by the lean front (cache hits) and the full CLI, so both print the
+// same bytes.
+package output
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/tokencache"
+	"github.com/entratool/entratool/helpers/azcli"
+	"github.com/entratool/entratool/helpers/envexport"
+)
+
+// Formats lists the -o values of get-token.
+const Formats = "token, json, az or env"
+
+// Valid reports whether f is a get-token output format.
+func Valid(f string) bool { return f == "token" || f == "json" || f == "az" || f == "env" }
+
+// TokenJSON is `get-token -o json`.
+type TokenJSON struct {
+	AccessToken string `json:"accessToken"`
+	TokenType   string `json:"tokenType"`
+	ExpiresOn   string `json:"expiresOn"`
+	ExpiresOnTS int64  `json:"expires_on"`
+	Scope       string `json:"scope"`
+	TenantID    string `json:"tenantId"`
+	ClientID    string `json:"clientId"`
+}
+
+// Write prints t for p in format f.
+func Write(w io.Writer, f string, t *tokencache.Token, p *profile.Profile) error {
+	switch f {
+	case "json":
+		return WriteJSON(w, TokenJSON{
+			AccessToken: t.AccessToken, TokenType: t.TokenType,
+			ExpiresOn: t.ExpiresOn.UTC().Format(time.RFC3339), ExpiresOnTS: t.ExpiresOn.Unix(),
+			Scope: t.Scope, TenantID: t.TenantID, ClientID: t.ClientID,
+		})
+	case "az":
+		return WriteJSON(w, azcli.NewAccessToken(t.AccessToken, t.ExpiresOn, t.TenantID, p.SubscriptionID, time.Local))
+	case "env":
+		s, err := envexport.Format("sh", Vars(t, p))
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(w, s)
+		return err
+	case "token", "":
+		_, err := fmt.Fprintln(w, t.AccessToken)
+		return err
+	}
+	return fmt.Errorf("unknown output %q: use %s", f, Formats)
+}
+
+// WriteJSON writes v indented, without HTML escaping.
+func WriteJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// Vars are the variables env and exec set. AZURE_CLIENT_SECRET is never among them:
+// the SDKs' EnvironmentCredential would prefer it over a certificate.
+func Vars(t *tokencache.Token, p *profile.Profile) []envexport.Var {
+	return []envexport.Var{
+		{Name: "ENTRA_ACCESS_TOKEN", Value: t.AccessToken},
+		{Name: "ENTRA_TOKEN_EXPIRES_ON", Value: strconv.FormatInt(t.ExpiresOn.Unix(), 10)},
+		{Name: "AZURE_TENANT_ID", Value: p.TenantID},
+		{Name: "AZURE_CLIENT_ID", Value: p.ClientID},
+	}
+}
