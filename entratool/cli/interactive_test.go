@@ -23,12 +23,15 @@ import (
 // echo switched off by term.ReadPassword, line discipline, stderr and stdout interleaved.
 func buildEntratool(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tmp", "entratool")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/entratool/entratool/entratool")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	dir := filepath.Join(t.TempDir(), "tmp")
+	// The lean front hands everything but cached get-token to the engine beside it.
+	for _, name := range []string{"entratool", "entratool-engine"} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), "github.com/entratool/entratool/"+name)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
 	}
-	return bin
+	return filepath.Join(dir, "entratool")
 }
 
 // ptySession is the binary running on a pseudo-terminal, driven like a person would:
