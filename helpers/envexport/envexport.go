@@ -4,10 +4,9 @@
 package envexport
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"regexp"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 )
 
@@ -17,7 +16,20 @@ type Var struct{ Name, Value string }
 // shells lists the accepted --shell values.
 const shells = "sh, bash, zsh, fish, powershell, pwsh, cmd, dotenv, github"
 
-var validName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+// validName: an identifier every shell accepts. Hand-written rather than a regexp: this
+// package is linked into the lean front ends, where start-up time counts.
+func validName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, c := range s {
+		if c == '_' || c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || i > 0 && c >= '0' && c <= '9' {
+			continue
+		}
+		return false
+	}
+	return true
+}
 
 // Format renders vars for shell. Names must be identifiers; values that a format
 // cannot carry faithfully are refused rather than mangled.
@@ -29,7 +41,7 @@ func Format(shell string, vars []Var) (string, error) {
 	}
 	var b strings.Builder
 	for _, v := range vars {
-		if !validName.MatchString(v.Name) {
+		if !validName(v.Name) {
 			return "", fmt.Errorf("invalid variable name %q", v.Name)
 		}
 		if strings.ContainsRune(v.Value, 0) {
@@ -69,20 +81,29 @@ func fishQuote(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
 }
 
-var dotenvPlain = regexp.MustCompile(`^[A-Za-z0-9_./:+=@,-]*$`)
+// dotenvPlain: values that need no quotes in any dotenv dialect.
+func dotenvPlain(s string) bool {
+	for _, c := range s {
+		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || strings.ContainsRune("_./:+=@,-", c) {
+			continue
+		}
+		return false
+	}
+	return true
+}
 
 func dotenvQuote(s string) string {
-	if dotenvPlain.MatchString(s) {
+	if dotenvPlain(s) {
 		return s
 	}
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "$", `\$`).Replace(s) + `"`
 }
 
+// delimiter picks a heredoc delimiter that does not occur in value. It only has to
+// differ from the value's lines; the value is ours (a token), not an attacker's.
 func delimiter(value string) string {
 	for {
-		var b [8]byte
-		_, _ = rand.Read(b[:])
-		d := "EOF_" + hex.EncodeToString(b[:])
+		d := "EOF_" + strconv.FormatUint(rand.Uint64(), 16)
 		if !strings.Contains(value, d) {
 			return d
 		}
