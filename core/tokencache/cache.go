@@ -2,7 +2,7 @@ package tokencache
 
 import (
 	"context"
-	"crypto/sha256"
+	"hash/fnv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -30,14 +30,16 @@ type Key struct {
 	Credential string `json:"credential"`
 }
 
-// ID is the file-name-safe digest of the key.
+// ID is the file-name-safe digest of the key. FNV-128a, not SHA-256: it only has to
+// spread distinct keys (each entry also stores its full key, compared on read), and
+// crypto packages cost the lean front ends start-up time.
 func (k Key) ID() string {
-	h := sha256.New()
+	h := fnv.New128a()
 	for _, s := range []string{k.Kind, strings.ToLower(strings.TrimRight(k.Authority, "/")), strings.ToLower(k.TenantID), strings.ToLower(k.ClientID), k.Scope, k.Credential} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
-	return hex.EncodeToString(h.Sum(nil)[:20])
+	return hex.EncodeToString(h.Sum(nil))
 }
 
 // Cache is a directory of one small JSON file per key, shared by every entratool

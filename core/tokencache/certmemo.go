@@ -1,7 +1,7 @@
 package tokencache
 
 import (
-	"crypto/sha256"
+	"hash/fnv"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -26,8 +26,9 @@ func (m CertMemo) file(path string) string {
 	if err != nil {
 		abs = path
 	}
-	sum := sha256.Sum256([]byte(abs))
-	return filepath.Join(m.Dir, hex.EncodeToString(sum[:16])+".json")
+	h := fnv.New128a()
+	h.Write([]byte(abs))
+	return filepath.Join(m.Dir, hex.EncodeToString(h.Sum(nil))+".json")
 }
 
 // Lookup returns the remembered thumbprint if the file is unchanged.
@@ -41,7 +42,7 @@ func (m CertMemo) Lookup(path string) (string, bool) {
 		return "", false
 	}
 	var e memoEntry
-	if json.Unmarshal(data, &e) != nil || e.Identity != fileIdentity(fi) || e.Thumbprint == "" {
+	if json.Unmarshal(data, &e) != nil || e.Path != path || e.Identity != fileIdentity(fi) || e.Thumbprint == "" {
 		return "", false
 	}
 	return e.Thumbprint, true
