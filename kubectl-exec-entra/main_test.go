@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/tokencache"
+	"github.com/entratool/entratool/helpers/execcred"
+)
+
+// TestCacheHitAnswersWithoutEngine fills the shared cache as the engine would and checks
+// the front end answers from it alone; a different scope is a miss that goes to the
+// engine (absent here, so the failure is reported, not invented).
+func TestCacheHitAnswersWithoutEngine(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("PATH", t.TempDir()) // no entratool-engine anywhere
+	env := map[string]string{"ENTRATOOL_HOME": home}
+	getenv := func(k string) string { return env[k] }
+	p := &profile.Profile{Name: "aks", ClientID: "12345678-1234-1234-1234-123456789abc", TenantID: "87654321-4321-4321-4321-cba987654321", AuthorityHost: "https://127.0.0.1:1"}
+	if err := (&profile.Store{Home: home}).Update(context.Background(), func(c *profile.Config) error { c.Put(p); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	scope := execcred.ScopeFor(execcred.DefaultServerID)
+	exp := time.Now().Add(time.Hour).Truncate(time.Second)
+	tok := "cached." + strings.Repeat("x", 20) + ".sig"
+	c := &tokencache.Cache{Dir: tokencache.Dir(home, getenv)}
+	id, ok := tokencache.CredentialID(p, c.Dir)
+	if !ok {
+		t.Fatal("no credential id for a secret profile")
+	}
+	if err := c.Put(tokencache.KeyFor(p, scope, id), &tokencache.Token{AccessToken: tok, TokenType: "Bearer", ExpiresOn: exp, Scope: scope}); err != nil {
+		t.Fatal(err)
+	}
+
+	var stderr bytes.Buffer
+	src := source{getenv: getenv, stderr: &stderr}
+	got, err := src.Credential(context.Background(), execcred.Request{Scope: scope})
+	if err != nil || got.Token != tok || !got.ExpiresOn.Equal(exp) {
+		t.Fatalf("hit: %+v, %v (stderr %q)", got, err, stderr.String())
+	}
+
+	// ENTRATOOL_DEBUG skips the cache so that the engine can log what it does.
+	env["ENTRATOOL_DEBUG"] = "1"
+	_, err = src.Credential(context.Background(), execcred.Request{Scope: scope})
+	var rep *execcred.ReportedError
+	if !errors.As(err, &rep) || !strings.Contains(stderr.String(), "entratool-engine not found") {
+		t.Fatalf("debug: %v, stderr %q", err, stderr.String())
+	}
+	delete(env, "ENTRATOOL_DEBUG")
+
+	stderr.Reset()
+	_, err = src.Credential(context.Background(), execcred.Request{Scope: "api://other/.default"})
+	if !errors.As(err, &rep) || rep.Code != 1 || !strings.Contains(stderr.String(), "entratool-engine not found") {
+		t.Fatalf("miss: %v, stderr %q", err, stderr.String())
+	}
+}
