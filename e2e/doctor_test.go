@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/entratool/entratool/core/profile"
 )
 
 func TestDoctorReportsEachCheck(t *testing.T) {
@@ -53,5 +55,25 @@ func TestDoctorReportsEachCheck(t *testing.T) {
 	out, _, code = w.run("", "entratool", "doctor")
 	if code != 1 || !strings.Contains(out, "profiles.json:2:") {
 		t.Fatalf("malformed file: exit %d\n%s", code, out)
+	}
+}
+
+func TestDoctorSeesGitWiring(t *testing.T) {
+	requireTool(t, "git")
+	w := newWorld(t)
+	cf := w.newCert("git", "pw")
+	w.register(cf.leaf)
+	p := &profile.Profile{Name: "ado", UseCertificate: true, CertificatePath: cf.pfx, Scope: graph, GitHosts: []string{"dev.azure.com"}}
+	w.saveProfile(p, cf.password)
+	w.env["GIT_CONFIG_GLOBAL"] = filepath.Join(w.dir, "gitconfig")
+	w.env["GIT_CONFIG_NOSYSTEM"] = "1"
+	out, _, code := w.run("", "entratool", "doctor", "-p", "ado")
+	if code != 1 || !strings.Contains(out, "✗ profile ado: git has no entra credential helper for https://dev.azure.com") {
+		t.Fatalf("before setup: exit %d\n%s", code, out)
+	}
+	w.mustRun("", "entratool", "git", "setup", "-p", "ado", "--url", "https://dev.azure.com/contoso", "--global")
+	out, _, code = w.run("", "entratool", "doctor", "-p", "ado")
+	if code != 0 || !strings.Contains(out, "✓ profile ado: git uses the entra helper for https://dev.azure.com") {
+		t.Fatalf("after setup: exit %d\n%s", code, out)
 	}
 }

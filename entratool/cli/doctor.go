@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -191,12 +192,25 @@ func (d *doctor) checkWiring(p *profile.Profile) {
 		if _, err := exec.LookPath("git-credential-entra"); err != nil {
 			d.warn("profile %s: git-credential-entra is not on PATH (git setup writes its absolute path instead)", p.Name)
 		}
+		// credential.<url>.helper entries are usually scoped to an organization
+		// (https://dev.azure.com/ORG), so match them by host rather than by URL.
+		out, _ := exec.Command("git", "config", "--get-regexp", `^credential\..*\.helper$`).Output()
+		wired := map[string]bool{}
+		for _, line := range strings.Split(string(out), "\n") {
+			key, val, ok := strings.Cut(line, " ")
+			if !ok || !strings.Contains(val, "entra") {
+				continue
+			}
+			u := strings.TrimSuffix(strings.TrimPrefix(key, "credential."), ".helper")
+			if pu, err := url.Parse(u); err == nil && pu.Host != "" {
+				wired[strings.ToLower(pu.Host)] = true
+			}
+		}
 		for _, h := range p.GitHosts {
 			if strings.HasPrefix(h, "*.") {
 				continue
 			}
-			out, _ := exec.Command("git", "config", "--get-urlmatch", "credential.helper", "https://"+h+"/").Output()
-			if strings.Contains(string(out), "entra") {
+			if wired[strings.ToLower(h)] {
 				d.ok("profile %s: git uses the entra helper for https://%s", p.Name, h)
 			} else {
 				d.bad("`entratool git setup -p "+p.Name+" --url https://"+h+"/ORG`", "profile %s: git has no entra credential helper for https://%s", p.Name, h)
