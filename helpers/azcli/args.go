@@ -1,0 +1,420 @@
+package azcli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/jmespath/go-jmespath"
+)
+
+// Commands the shim answers itself; every other az command goes to the real az.
+const (
+	CmdGetAccessToken = "account get-access-token"
+	CmdAccountShow    = "account show"
+	CmdAccountList    = "account list"
+	CmdVersion        = "version"
+	// CmdHelp is `az`, `az -h` or `az --help` with no command: the shim's own usage.
+	CmdHelp = "help"
+	// CmdVersionText is `az --version`, the human-readable version report.
+	CmdVersionText = "--version"
+)
+
+// Command is one parsed `az` command line. Name is empty for commands the shim does
+// not answer (they are passed to the real az with their arguments untouched).
+type Command struct {
+	Name         string
+	Resource     string
+	ResourceType string
+	Scopes       []string
+	Tenant       string
+	Subscription string
+	Output       string // lower-cased, validated; "json" when not given
+	Query        string // a JMESPath expression, compiled once to check it
+	Debug        bool
+	Help         bool // -h/--help after a shim command: print its usage
+}
+
+// UsageError is a command line the shim refuses, as argparse would (exit 2).
+type UsageError struct{ Msg string }
+
+func (e *UsageError) Error() string { return e.Msg }
+
+func usagef(format string, args ...any) error {
+	return &UsageError{Msg: fmt.Sprintf(format, args...)}
+}
+
+// outputChoices are az's --output values, in the order az lists them.
+var outputChoices = []string{"json", "jsonc", "yaml", "yamlc", "table", "tsv", "none"}
+
+// resourceTypeChoices are `--resource-type` values, in the order az lists them.
+var resourceTypeChoices = []string{"oss-rdbms", "arm", "aad-graph", "ms-graph", "batch", "media", "data-lake"}
+
+// flagSpec describes one option of a command, argparse style.
+type flagSpec struct {
+	names []string // long and short spellings
+	value bool     // takes one value
+	multi bool     // nargs='*': takes the values up to the next option
+}
+
+func (f flagSpec) display() string { return strings.Join(f.names, "/") }
+
+// globalFlags are accepted by every command the shim answers (az's global arguments).
+var globalFlags = []flagSpec{
+	{names: []string{"--output", "-o"}, value: true},
+	{names: []string{"--query"}, value: true},
+	{names: []string{"--debug"}},
+	{names: []string{"--verbose"}},
+	{names: []string{"--only-show-errors"}},
+	{names: []string{"--help", "-h"}},
+}
+
+var commandFlags = map[string][]flagSpec{
+	CmdGetAccessToken: {
+		{names: []string{"--resource"}, value: true},
+		{names: []string{"--resource-type"}, value: true},
+		{names: []string{"--scope"}, multi: true},
+		{names: []string{"--tenant", "-t"}, value: true},
+		{names: []string{"--subscription", "-s"}, value: true},
+	},
+	CmdAccountShow: {
+		{names: []string{"--subscription", "-s"}, value: true},
+		{names: []string{"--name", "-n"}, value: true},
+	},
+	CmdAccountList: {
+		{names: []string{"--all"}},
+		{names: []string{"--refresh"}},
+	},
+	CmdVersion: {},
+}
+
+// valueFlags are the spellings that take a value in any shim command: while looking for
+// the command words, their values must not be taken for words.
+var valueFlags = func() map[string]flagSpec {
+	m := map[string]flagSpec{}
+	add := func(fs []flagSpec) {
+		for _, f := range fs {
+			if f.value || f.multi {
+				for _, n := range f.names {
+					m[n] = f
+				}
+			}
+		}
+	}
+	add(globalFlags)
+	for _, fs := range commandFlags {
+		add(fs)
+	}
+	return m
+}()
+
+// isOption reports whether an argument is an option rather than a value, as argparse
+// decides: a leading '-' unless it reads as a negative number.
+func isOption(s string) bool {
+	if len(s) < 2 || s[0] != '-' {
+		return false
+	}
+	rest := s[1:]
+	for _, c := range rest {
+		if (c < '0' || c > '9') && c != '.' {
+			return true
+		}
+	}
+	return false
+}
+
+// splitOption splits "--name=value", "-o=json" and "-ojson" into the option's spelling
+// and its attached value.
+func splitOption(arg string, known func(string) bool) (name, value string, attached bool) {
+	if i := strings.IndexByte(arg, '='); i > 0 {
+		return arg[:i], arg[i+1:], true
+	}
+	if !strings.HasPrefix(arg, "--") && len(arg) > 2 && known(arg[:2]) {
+		return arg[:2], arg[2:], true
+	}
+	return arg, "", false
+}
+
+// commandWords returns the positional words of an az command line, skipping options
+// and the values of the options the shim knows to take one.
+func commandWords(args []string) []string {
+	var words []string
+	known := func(n string) bool { _, ok := valueFlags[n]; return ok }
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			words = append(words, args[i+1:]...)
+			break
+		}
+		if !isOption(a) {
+			words = append(words, a)
+			continue
+		}
+		name, _, attached := splitOption(a, known)
+		f, ok := valueFlags[name]
+		if !ok || attached {
+			continue
+		}
+		if f.multi {
+			for i+1 < len(args) && !isOption(args[i+1]) && args[i+1] != "--" {
+				i++
+			}
+			continue
+		}
+		if i+1 < len(args) && !isOption(args[i+1]) {
+			i++
+		}
+	}
+	return words
+}
+
+// ParseArgs parses an az command line (without the program name). A command the shim
+// does not answer yields Name "" and no error; a shim command with bad arguments yields
+// a *UsageError.
+func ParseArgs(args []string) (Command, error) {
+	words := commandWords(args)
+	c := Command{Output: "json"}
+	switch {
+	case len(words) >= 2 && words[0] == "account" &&
+		(words[1] == "get-access-token" || words[1] == "show" || words[1] == "list"):
+		c.Name = "account " + words[1]
+	case len(words) >= 1 && words[0] == "version":
+		c.Name = CmdVersion
+	case len(words) == 0:
+		for _, a := range args {
+			switch a {
+			case "--version":
+				return Command{Name: CmdVersionText, Output: "json"}, nil
+			case "-h", "--help":
+				return Command{Name: CmdHelp, Output: "json"}, nil
+			}
+		}
+		if len(args) == 0 {
+			return Command{Name: CmdHelp, Output: "json"}, nil
+		}
+		return Command{}, nil
+	default:
+		return Command{}, nil
+	}
+
+	specs := append(append([]flagSpec(nil), globalFlags...), commandFlags[c.Name]...)
+	lookup := map[string]flagSpec{}
+	for _, f := range specs {
+		for _, n := range f.names {
+			lookup[n] = f
+		}
+	}
+	known := func(n string) bool { f, ok := lookup[n]; return ok && (f.value || f.multi) }
+
+	var unrecognized []string
+	positional := 0
+	wantWords := strings.Count(c.Name, " ") + 1
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			unrecognized = append(unrecognized, args[i+1:]...)
+			break
+		}
+		if !isOption(a) {
+			if positional < wantWords {
+				positional++
+			} else {
+				unrecognized = append(unrecognized, a)
+			}
+			continue
+		}
+		name, val, attached := splitOption(a, known)
+		f, ok := lookup[name]
+		if !ok {
+			unrecognized = append(unrecognized, a)
+			continue
+		}
+		switch {
+		case f.multi:
+			if attached {
+				c.set(f, val)
+			}
+			for i+1 < len(args) && !isOption(args[i+1]) && args[i+1] != "--" {
+				i++
+				c.set(f, args[i])
+			}
+		case f.value:
+			if !attached {
+				if i+1 >= len(args) || isOption(args[i+1]) {
+					return Command{}, usagef("argument %s: expected one argument", f.display())
+				}
+				i++
+				val = args[i]
+			}
+			c.set(f, val)
+		default:
+			if attached {
+				return Command{}, usagef("argument %s: ignored explicit argument '%s'", f.display(), val)
+			}
+			c.set(f, "")
+		}
+	}
+	if len(unrecognized) > 0 {
+		return Command{}, usagef("unrecognized arguments: %s", strings.Join(unrecognized, " "))
+	}
+	if err := c.validate(); err != nil {
+		return Command{}, err
+	}
+	return c, nil
+}
+
+// set records one option; a repeated single-value option keeps its last value, as
+// argparse does, while --scope accumulates.
+func (c *Command) set(f flagSpec, v string) {
+	switch f.names[0] {
+	case "--output":
+		c.Output = strings.ToLower(v)
+	case "--query":
+		c.Query = v
+	case "--debug":
+		c.Debug = true
+	case "--help":
+		c.Help = true
+	case "--resource":
+		c.Resource = v
+	case "--resource-type":
+		c.ResourceType = v
+	case "--scope":
+		c.Scopes = append(c.Scopes, v)
+	case "--tenant":
+		c.Tenant = v
+	case "--subscription", "--name":
+		c.Subscription = v
+	}
+}
+
+func (c *Command) validate() error {
+	if !contains(outputChoices, c.Output) {
+		return usagef("argument --output/-o: invalid choice: '%s' (choose from %s)", c.Output, quoteList(outputChoices))
+	}
+	switch c.Output {
+	case "yaml", "yamlc", "table":
+		return usagef("output format '%s' is not supported by entratool's az shim: use json, jsonc, tsv or none", c.Output)
+	}
+	if c.ResourceType != "" && !contains(resourceTypeChoices, c.ResourceType) {
+		return usagef("'%s' is not a valid value for '--resource-type'. Allowed values: %s.", c.ResourceType, strings.Join(resourceTypeChoices, ", "))
+	}
+	if c.Query != "" {
+		if _, err := jmespath.Compile(c.Query); err != nil {
+			return usagef("argument --query: invalid jmespath_type value: '%s'", c.Query)
+		}
+	}
+	return nil
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func quoteList(list []string) string {
+	q := make([]string, len(list))
+	for i, v := range list {
+		q[i] = "'" + v + "'"
+	}
+	return strings.Join(q, ", ")
+}
+
+// AzdCommand is one parsed `azd` command line; Name is "auth token" or "" (not answered
+// by the shim).
+type AzdCommand struct {
+	Name     string
+	Scopes   []string
+	TenantID string
+	Claims   string
+	Output   string // "json" (default) or "none"
+	Debug    bool
+	Help     bool
+}
+
+// CmdAzdToken is the azd command the Azure SDKs' AzureDeveloperCLICredential runs.
+const CmdAzdToken = "auth token"
+
+// ParseAzdArgs parses an azd command line (cobra style: --flag value, --flag=value,
+// -o json, -ojson).
+func ParseAzdArgs(args []string) (AzdCommand, error) {
+	type spec struct {
+		dest  string
+		value bool
+	}
+	flags := map[string]spec{
+		"--scope": {"scope", true}, "--tenant-id": {"tenant", true}, "--claims": {"claims", true},
+		"--output": {"output", true}, "-o": {"output", true},
+		"--cwd": {"", true}, "-C": {"", true}, "--environment": {"", true}, "-e": {"", true},
+		"--no-prompt": {"noprompt", false}, "--debug": {"debug", false}, "--docs": {"", false},
+		"--help": {"help", false}, "-h": {"help", false},
+	}
+	known := func(n string) bool { f, ok := flags[n]; return ok && f.value }
+	var words []string
+	c := AzdCommand{Output: "json"}
+	var unknown []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			words = append(words, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			words = append(words, a)
+			continue
+		}
+		name, val, attached := splitOption(a, known)
+		f, ok := flags[name]
+		if !ok {
+			unknown = append(unknown, name)
+			continue
+		}
+		if f.value && !attached {
+			if i+1 >= len(args) {
+				return AzdCommand{}, usagef("flag needs an argument: %s", name)
+			}
+			i++
+			val = args[i]
+		}
+		if !f.value && attached {
+			switch strings.ToLower(val) {
+			case "true", "1":
+			case "false", "0":
+				continue
+			default:
+				return AzdCommand{}, usagef("invalid argument %q for %q flag", val, name)
+			}
+		}
+		switch f.dest {
+		case "scope":
+			c.Scopes = append(c.Scopes, val)
+		case "tenant":
+			c.TenantID = val
+		case "claims":
+			c.Claims = val
+		case "output":
+			c.Output = strings.ToLower(val)
+		case "debug":
+			c.Debug = true
+		case "help":
+			c.Help = true
+		}
+	}
+	if len(words) < 2 || words[0] != "auth" || words[1] != "token" {
+		return AzdCommand{}, nil
+	}
+	c.Name = CmdAzdToken
+	if len(words) > 2 {
+		return AzdCommand{}, usagef("unknown command %q for \"azd auth token\"", words[2])
+	}
+	if len(unknown) > 0 {
+		return AzdCommand{}, usagef("unknown flag: %s", unknown[0])
+	}
+	if c.Output != "json" && c.Output != "none" {
+		return AzdCommand{}, usagef("unsupported format '%s'; supported formats are json and none", c.Output)
+	}
+	return c, nil
+}

@@ -1,0 +1,79 @@
+package azcli
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+// FuzzParseArgs feeds arbitrary command lines (arguments separated by newlines) to the
+// az and azd parsers: they never panic, refuse with one-line usage errors, and what
+// they accept renders with the chosen --output and --query.
+func FuzzParseArgs(f *testing.F) {
+	for _, s := range []string{
+		"account\nget-access-token\n-o\njson\n--resource\nhttps://management.azure.com",
+		"account\nget-access-token\n--scope\nhttps://management.azure.com/.default\n--tenant\n" + tenantA + "\n-o=json",
+		"version\n-o=json",
+		"account\nshow\n-o=json",
+		"account\nlist\n--query\n[?isDefault].{id:id, t:tenantId}\n-o\ntsv",
+		"account\nget-access-token\n--query\naccessToken\n-o\ntsv",
+		"account\nget-access-token\n--scope\na\nb\n--scope=c\n-ojson",
+		"account\nget-access-token\n--resource-type\nms-graph\n-t\nx\n-s\ny",
+		"vm\nlist\n--query\n[0]",
+		"--query\n\n--output",
+		"account\nget-access-token\n--\n-x",
+		"-\n--\n-1\n--tenant=\n-o=",
+		"auth\ntoken\n-o\njson\n--no-prompt\n--scope\nhttps://graph.microsoft.com/.default\n--tenant-id\nt",
+		"auth\ntoken\n--no-prompt=maybe\n-o",
+		"account\nget-access-token\n--query\n{a: `\"}\"`, b: 'x}'}",
+	} {
+		f.Add(s)
+	}
+	at := NewAccessToken("h.p.s", time.Unix(1704153600, 0), tenantA, subA, time.UTC)
+	f.Fuzz(func(t *testing.T, line string) {
+		var args []string
+		if line != "" {
+			args = strings.Split(line, "\n")
+		}
+		orig := append([]string(nil), args...)
+		c, err := ParseArgs(args)
+		checkErr(t, err)
+		if strings.Join(args, "\n") != strings.Join(orig, "\n") {
+			t.Fatal("ParseArgs changed its arguments (they are passed through to the real az)")
+		}
+		if err == nil && c.Name != "" && c.Name != CmdHelp && c.Name != CmdVersionText {
+			switch c.Output {
+			case "json", "jsonc", "tsv", "none":
+			default:
+				t.Fatalf("accepted output %q", c.Output)
+			}
+			if _, err := c.Scope(CloudPublic); err != nil && c.ResourceType == "" {
+				checkErr(t, err)
+			}
+			var b bytes.Buffer
+			if err := Write(&b, at, c.Output, c.Query); err != nil {
+				var ue *UsageError
+				if errors.As(err, &ue) {
+					t.Fatalf("a query ParseArgs accepted failed to compile: %v", err)
+				}
+			}
+		}
+		hashKeyOrder(line)
+		d, err := ParseAzdArgs(args)
+		checkErr(t, err)
+		if err == nil && d.Name != "" && d.Output != "json" && d.Output != "none" {
+			t.Fatalf("azd accepted output %q", d.Output)
+		}
+	})
+}
+
+// checkErr: the parsers refuse only with usage errors (exit 2, as argparse and cobra).
+func checkErr(t *testing.T, err error) {
+	t.Helper()
+	var ue *UsageError
+	if err != nil && !errors.As(err, &ue) {
+		t.Fatalf("not a usage error: %v", err)
+	}
+}
