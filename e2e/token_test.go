@@ -425,3 +425,31 @@ func TestExecPassesVariablesAndExitCode(t *testing.T) {
 		t.Fatalf("exit code %d, want 42", code)
 	}
 }
+
+// --debug shows what happened (cache decisions, requests with their ids) and never a
+// secret or a token.
+func TestDebugLogHasNoSecrets(t *testing.T) {
+	w := newWorld(t)
+	cf := w.newCert("dbg", "dbg-Pfx-Secret-77")
+	w.register(cf.leaf)
+	w.certProfile("p", cf, cf.pfx)
+	out, errOut, code := w.run("", "entratool", "get-token", "--debug")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	tok := strings.TrimSpace(out)
+	for _, want := range []string{"cache miss", "requesting a token", "openid-configuration", "oauth2/v2.0/token", "x-ms-request-id"} {
+		if !strings.Contains(errOut, want) {
+			t.Fatalf("debug log lacks %q:\n%s", want, errOut)
+		}
+	}
+	_, errOut2, _ := w.run("", "entratool", "get-token", "--debug")
+	if !strings.Contains(errOut2, "token from cache") {
+		t.Fatalf("second run:\n%s", errOut2)
+	}
+	for _, leak := range []string{tok, tok[:40], cf.password, strings.Split(tok, ".")[2]} {
+		if strings.Contains(errOut+errOut2, leak) {
+			t.Fatalf("debug log contains a secret or token fragment %q", leak[:8])
+		}
+	}
+}

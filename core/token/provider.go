@@ -104,7 +104,15 @@ func (pr *Provider) Token(ctx context.Context, scope string, force bool) (*Token
 		return nil, err
 	}
 	key := pr.key(scope, credID)
+	if !force {
+		if t, ok := pr.cache.Get(key); ok {
+			pr.debug("token from cache", "profile", pr.p.Name, "scope", scope, "credential", credID, "expiresOn", t.ExpiresOn.UTC().Format(time.RFC3339))
+			return t, nil
+		}
+	}
+	pr.debug("cache miss", "profile", pr.p.Name, "scope", scope, "credential", credID, "force", force)
 	return pr.cache.Fetch(ctx, key, force, func(ctx context.Context) (*Token, error) {
+		pr.debug("requesting a token", "authority", pr.p.Authority(), "tenant", pr.p.TenantID, "client", pr.p.ClientID)
 		if loaded == nil {
 			c, err := pr.loadCredential(ctx)
 			if err != nil {
