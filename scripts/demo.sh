@@ -23,13 +23,17 @@ mkdir -p "$ENTRATOOL_HOME/certs"
 printf '%s' "$PW" | show entratool cert create --subject CN=entratool-demo --days 365 --out "$ENTRATOOL_HOME/certs/demo.pfx" --password-stdin
 
 step "2. 'Upload' the .cer to the app registration: start the local Entra ID emulator"
-entra-emulator --app "$TENANT:$CLIENT:$ENTRATOOL_HOME/certs/demo.cer" --dir "$work/emulator" --ready-file "$work/ready.json" >"$work/emulator.log" 2>&1 &
+servers=(--git-repo contoso/demo.git --kube --registry)
+entra-emulator --app "$TENANT:$CLIENT:$ENTRATOOL_HOME/certs/demo.cer" --dir "$work/emulator" --ready-file "$work/ready.json" "${servers[@]}" >"$work/emulator.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
 [ -s "$work/ready.json" ] || { cat "$work/emulator.log"; echo "emulator did not start" >&2; exit 1; }
-AUTHORITY=$(sed -n 's/.*"authority":"\([^"]*\)".*/\1/p' "$work/ready.json")
-export SSL_CERT_FILE=$(sed -n 's/.*"caFile":"\([^"]*\)".*/\1/p' "$work/ready.json")
+field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" "$work/ready.json"; }
+AUTHORITY=$(field authority)
+export SSL_CERT_FILE=$(field caFile)
+GIT_URL=$(field gitURL); KUBE_URL=$(field kubeURL); REGISTRY=$(field registryHost)
 echo "authority: $AUTHORITY   CA: $SSL_CERT_FILE"
+echo "Azure DevOps (git): $GIT_URL   AKS API: $KUBE_URL   ACR: $REGISTRY"
 
 step "3. Create a profile (non-interactive; the password goes to the file secret store)"
 printf '%s' "$PW" | show entratool config create --name demo --client-id "$CLIENT" --tenant-id "$TENANT" \
@@ -49,6 +53,42 @@ echo "claims: $(base64 -d <<<"$payload")"
 
 step "6. Again, from the cache (no request to the emulator)"
 show entratool get-token -p demo -o json | sed 's/"accessToken": "\(.\{24\}\)[^"]*"/"accessToken": "\1…"/'
+
+step "7. git: wire the credential helper, then clone and push over HTTPS"
+export HOME="$work/userhome" GIT_CONFIG_NOSYSTEM=1 GIT_TERMINAL_PROMPT=0 GIT_SSL_CAINFO="$SSL_CERT_FILE"
+mkdir -p "$HOME"
+git config --global user.name "entratool demo"; git config --global user.email demo@example.invalid
+git config --global init.defaultBranch main
+show entratool git setup -p demo --url "$GIT_URL/contoso" --global
+show git clone -q "$GIT_URL/contoso/demo.git" "$work/repo"
+( cd "$work/repo" && echo "hello from entratool" > README && git add README && git commit -qm "first commit" && git push -q origin HEAD:main )
+echo "pushed; the helper answered git from the token cache: $(git -C "$work/repo" ls-remote origin main | cut -c1-12)…"
+
+step "8. kubectl: convert a kubeconfig to the exec plugin, then list pods"
+cat > "$work/kubeconfig" <<KUBE
+apiVersion: v1
+kind: Config
+clusters:
+- name: aks-demo
+  cluster: {server: "$KUBE_URL", certificate-authority: "$SSL_CERT_FILE"}
+contexts:
+- name: aks-demo
+  context: {cluster: aks-demo, user: clusterUser_demo}
+current-context: aks-demo
+users:
+- name: clusterUser_demo
+  user:
+    auth-provider:
+      name: azure
+      config: {apiserver-id: 6dae42f8-4368-4678-94ff-3960e28e3630, tenant-id: "$TENANT", environment: AzurePublicCloud, config-mode: "1"}
+KUBE
+show entratool kubeconfig convert -p demo --kubeconfig "$work/kubeconfig"
+if command -v kubectl >/dev/null; then
+  show kubectl --kubeconfig "$work/kubeconfig" get pods
+else
+  echo "(kubectl not installed: skipping the kubectl call; the exec plugin answers as:)"
+  kubectl-exec-entra --profile demo | cut -c1-120
+fi
 
 for extra in scripts/demo.d/*.sh; do
   [ -f "$extra" ] || continue

@@ -58,6 +58,11 @@ type Ready struct {
 	Authority string `json:"authority"`
 	CAFile    string `json:"caFile"`
 	PID       int    `json:"pid"`
+	// Test servers trusting the authority's tokens, when asked for.
+	GitURL       string `json:"gitURL,omitempty"`
+	GitHost      string `json:"gitHost,omitempty"`
+	KubeURL      string `json:"kubeURL,omitempty"`
+	RegistryHost string `json:"registryHost,omitempty"`
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
@@ -68,6 +73,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		lifetime                         time.Duration
 		verbose                          bool
 		apps, secretApps, domains        listFlag
+		gitRepos                         listFlag
+		kube, registry                   bool
 	)
 	fs.StringVar(&addr, "addr", "127.0.0.1:0", "listen address")
 	fs.StringVar(&dir, "dir", "", "directory for ca.pem (default: a temporary directory removed on exit)")
@@ -78,6 +85,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 	fs.StringVar(&configFile, "config", "", `JSON file: [{"tenantId":…,"clientId":…,"certificates":["path.cer"],"secretEnv":"VAR","domains":[…]}]`)
 	fs.StringVar(&readyFile, "ready-file", "", "also write the start-up JSON to this file, atomically")
 	fs.BoolVar(&verbose, "verbose", false, "log every request to stderr (never bodies)")
+	fs.Var(&gitRepos, "git-repo", "serve a git repository NAME over HTTPS for Azure DevOps tokens (repeatable; starts the git server)")
+	fs.BoolVar(&kube, "kube", false, "serve a Kubernetes API that takes AKS tokens")
+	fs.BoolVar(&registry, "registry", false, "serve a container registry behind ACR-style token exchange")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -116,7 +126,38 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		e.RegisterApp(*a)
 	}
 
-	line, err := json.Marshal(Ready{Authority: e.URL, CAFile: e.CAFile, PID: os.Getpid()})
+	ready := Ready{Authority: e.URL, CAFile: e.CAFile, PID: os.Getpid()}
+	if len(gitRepos) > 0 {
+		g, err := e.StartGitServer(emulator.GitServerOptions{})
+		if err != nil {
+			fmt.Fprintf(stderr, "entra-emulator: git server: %v\n", err)
+			return 1
+		}
+		for _, name := range gitRepos {
+			if _, err := g.CreateRepo(ctx, name); err != nil {
+				fmt.Fprintf(stderr, "entra-emulator: git repository %q: %v\n", name, err)
+				return 1
+			}
+		}
+		ready.GitURL, ready.GitHost = g.URL, g.Host
+	}
+	if kube {
+		k, err := e.StartKubeAPI()
+		if err != nil {
+			fmt.Fprintf(stderr, "entra-emulator: kubernetes API: %v\n", err)
+			return 1
+		}
+		ready.KubeURL = k.URL
+	}
+	if registry {
+		r, err := e.StartRegistry(emulator.RegistryOptions{})
+		if err != nil {
+			fmt.Fprintf(stderr, "entra-emulator: registry: %v\n", err)
+			return 1
+		}
+		ready.RegistryHost = r.Host
+	}
+	line, err := json.Marshal(ready)
 	if err != nil {
 		fmt.Fprintf(stderr, "entra-emulator: %v\n", err)
 		return 1
