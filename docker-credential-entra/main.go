@@ -1,0 +1,105 @@
+// Command docker-credential-entra is a docker credential helper for Azure Container
+// Registry: docker, buildkit, crane and helm run it (credHelpers "entra" in
+// ~/.docker/config.json) to log in with an Entra ID service principal.
+//
+// It is a lean front end (see core/launch): registries nobody lists, a cached refresh
+// token, erase, list, store and version are answered here, linking neither MSAL nor
+// TLS; a get that misses the cache becomes `entratool docker credential-helper get` in
+// entratool-engine, which gets the Entra token, makes the exchange once for every
+// waiting process, and caches the answer.
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+
+	"github.com/entratool/entratool/core/launch"
+	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/tokencache"
+	"github.com/entratool/entratool/core/version"
+	"github.com/entratool/entratool/helpers/dockercred"
+)
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+}
+
+// engineArgs is the engine's command line for the same request.
+func engineArgs(args []string) []string {
+	return append([]string{"docker", "credential-helper"}, args...)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	if v := getenv("ENTRATOOL_DEBUG"); v == "1" || v == "true" {
+		// The engine logs its decisions; the front end has nothing to add.
+		return launch.Delegate("entratool", engineArgs(args), nil, stdout, stderr)
+	}
+	// The request is read once: the engine gets the same bytes if it has to answer.
+	var in []byte
+	if len(args) == 1 && (args[0] == "get" || args[0] == "erase" || args[0] == "store") {
+		b, err := io.ReadAll(io.LimitReader(stdin, 1<<20))
+		if err != nil {
+			io.WriteString(stdout, "docker-credential-entra: reading the request: "+err.Error()+"\n")
+			return dockercred.ExitFailure
+		}
+		in = b
+	}
+	b := &backend{getenv: getenv}
+	h := &dockercred.Helper{Backend: b, Getenv: getenv, Version: version.Version}
+	var out bytes.Buffer
+	code := dockercred.Run(ctx, h, args, bytes.NewReader(in), &out)
+	if b.missed {
+		return launch.Delegate("entratool", engineArgs(args), in, stdout, stderr)
+	}
+	stdout.Write(out.Bytes())
+	return code
+}
+
+// backend reads profiles.json and the token cache, nothing else.
+type backend struct {
+	getenv func(string) string
+	cfg    *profile.Config
+	cache  *tokencache.Cache
+	missed bool // a refresh token was not in the cache: the engine must answer
+}
+
+func (b *backend) Profiles() ([]dockercred.Profile, error) {
+	home, err := profile.Home(b.getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := (&profile.Store{Home: home}).Load()
+	if err != nil {
+		return nil, err
+	}
+	b.cfg, b.cache = cfg, &tokencache.Cache{Dir: tokencache.Dir(home, b.getenv)}
+	return dockercred.Profiles(cfg), nil
+}
+
+func (b *backend) Account(ctx context.Context, name string) (dockercred.Account, error) {
+	p := b.cfg.Get(name)
+	if p == nil {
+		b.missed = true
+		return nil, tokencache.ErrMiss
+	}
+	return &account{b: b, p: p}, nil
+}
+
+type account struct {
+	b *backend
+	p *profile.Profile
+}
+
+func (a *account) RefreshToken(ctx context.Context, registry, scope string) (dockercred.RefreshToken, error) {
+	if rt, ok := dockercred.CachedRefreshToken(a.b.cache, a.p, registry, scope); ok {
+		return rt, nil
+	}
+	a.b.missed = true
+	return dockercred.RefreshToken{}, tokencache.ErrMiss
+}
+
+func (a *account) ForgetRefreshToken(ctx context.Context, registry, scope string) error {
+	return dockercred.ForgetRefreshTokens(a.b.cache, a.p, registry, scope)
+}

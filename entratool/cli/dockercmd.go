@@ -1,0 +1,358 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entratool/entratool/core/fsutil"
+	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/token"
+	"github.com/entratool/entratool/core/tokencache"
+	"github.com/entratool/entratool/core/version"
+	"github.com/entratool/entratool/helpers/dockercred"
+	"github.com/entratool/entratool/helpers/dockercred/acr"
+)
+
+func (a *App) dockerCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "docker",
+		Short: "Wire docker-credential-entra into docker, buildkit, crane and helm (Azure Container Registry)",
+		Args:  noArgs,
+	}
+	cmd.AddCommand(a.dockerSetupCmd(), a.dockerCredentialHelperCmd())
+	return cmd
+}
+
+// dockerCredentialHelperCmd is docker-credential-entra's full implementation, run in
+// entratool-engine when the lean helper cannot answer from the cache: same arguments,
+// same stdin, and the docker credential protocol's answer and exit code.
+func (a *App) dockerCredentialHelperCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:                "credential-helper ACTION",
+		Short:              "docker-credential-entra's engine (run by the helper, not by people)",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), dockerHelperTimeout)
+			defer cancel()
+			h := &dockercred.Helper{
+				Backend: &engineBackend{a: a, client: token.NewHTTPClient(token.HTTPOptions{Logger: a.logger})},
+				Getenv:  a.Getenv,
+				Version: version.Version,
+				Debug:   a.debugf,
+			}
+			if code := dockercred.Run(ctx, h, args, a.In, a.Out); code != 0 {
+				// The answer is on stdout already, as docker expects it.
+				return withCode(code, errors.New(""))
+			}
+			return nil
+		},
+	}
+}
+
+// dockerHelperTimeout bounds one request, retries included: docker waits for its
+// helper without a bound of its own.
+const dockerHelperTimeout = 60 * time.Second
+
+// engineBackend gives the helper the whole token pipeline.
+type engineBackend struct {
+	a      *App
+	client *http.Client
+	cfg    *profile.Config
+}
+
+func (b *engineBackend) Profiles() ([]dockercred.Profile, error) {
+	st, err := b.a.profiles()
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := st.Load()
+	if err != nil {
+		return nil, err
+	}
+	b.cfg = cfg
+	return dockercred.Profiles(cfg), nil
+}
+
+func (b *engineBackend) Account(ctx context.Context, name string) (dockercred.Account, error) {
+	p := b.cfg.Get(name)
+	if p == nil {
+		return nil, fmt.Errorf("profile %q not found in %s", name, b.cfg.Path)
+	}
+	// Never a prompt: docker's stdin carried the request.
+	pr, err := b.a.provider(p, false)
+	if err != nil {
+		return nil, err
+	}
+	return &engineAccount{b: b, p: p, pr: pr}, nil
+}
+
+type engineAccount struct {
+	b  *engineBackend
+	p  *profile.Profile
+	pr *token.Provider
+}
+
+func (e *engineAccount) RefreshToken(ctx context.Context, registry, scope string) (dockercred.RefreshToken, error) {
+	cache := e.pr.Cache()
+	if rt, ok := dockercred.CachedRefreshToken(cache, e.p, registry, scope); ok {
+		return rt, nil
+	}
+	// The key names the credential by its thumbprint, which a certificate not seen
+	// before only yields once it is opened: getting the Entra token does that.
+	credID, ok := tokencache.CredentialID(e.p, cache.Dir)
+	if !ok {
+		if _, err := e.pr.Token(ctx, scope, false); err != nil {
+			return dockercred.RefreshToken{}, fmt.Errorf("Entra ID token for %s: %w", scope, err)
+		}
+		if credID, ok = tokencache.CredentialID(e.p, cache.Dir); !ok {
+			credID = "file:" + e.p.CertificatePath
+		}
+	}
+	t, err := cache.Fetch(ctx, dockercred.RefreshKey(e.p, registry, scope, credID), false, func(ctx context.Context) (*token.Token, error) {
+		e.b.a.debugf("exchanging an Entra ID token", "registry", registry, "profile", e.p.Name, "scope", scope)
+		at, err := e.pr.Token(ctx, scope, false)
+		if err != nil {
+			return nil, fmt.Errorf("Entra ID token for %s: %w", scope, err)
+		}
+		rt, err := acr.Exchange(ctx, e.b.client, registry, e.p.TenantID, at.AccessToken)
+		if err != nil {
+			return nil, err
+		}
+		exp := rt.ExpiresOn
+		if exp.IsZero() {
+			// No readable expiry: stored as already expired, so it is used this once
+			// and never served from the cache.
+			exp = e.b.a.Now()
+		}
+		return &token.Token{AccessToken: rt.Token, TokenType: dockercred.CacheKind, ExpiresOn: exp, Scope: scope, TenantID: e.p.TenantID, ClientID: e.p.ClientID}, nil
+	}, e.b.a.warn)
+	if err != nil {
+		return dockercred.RefreshToken{}, err
+	}
+	return dockercred.RefreshToken{Token: t.AccessToken, ExpiresOn: t.ExpiresOn}, nil
+}
+
+func (e *engineAccount) ForgetRefreshToken(ctx context.Context, registry, scope string) error {
+	return dockercred.ForgetRefreshTokens(e.pr.Cache(), e.p, registry, scope)
+}
+
+func (a *App) dockerSetupCmd() *cobra.Command {
+	var registry string
+	var remove bool
+	cmd := &cobra.Command{
+		Use:   "setup -p NAME --registry HOST [--remove]",
+		Short: "Log docker in to a registry with a profile: credHelpers[HOST] = \"entra\"",
+		Long: "Adds HOST to the profile's registries and sets credHelpers[HOST] = \"entra\" in $DOCKER_CONFIG/config.json\n" +
+			"(default ~/.docker/config.json), keeping every other key as it was. docker, buildkit, crane, helm and\n" +
+			"other go-containerregistry programs then run docker-credential-entra for HOST. --remove undoes both.",
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			reg, err := a.need(registry, "registry", "Registry (login server, e.g. myregistry.azurecr.io)")
+			if err != nil {
+				return err
+			}
+			host, ok := dockercred.NormalizeServerURL(reg)
+			if !ok {
+				return usageErr("--registry %q is not a registry name like myregistry.azurecr.io or host:port (https only)", reg)
+			}
+			p, _, err := a.loadProfile()
+			if err != nil {
+				return err
+			}
+			dir, err := dockercred.ConfigDir(a.Getenv)
+			if err != nil {
+				return err
+			}
+			if remove {
+				return a.dockerRemove(cmd.Context(), p, host, filepath.Join(dir, "config.json"))
+			}
+			return a.dockerSetup(cmd.Context(), p, host, filepath.Join(dir, "config.json"))
+		},
+	}
+	cmd.Flags().StringVar(&registry, "registry", "", "registry host name (login server), e.g. myregistry.azurecr.io")
+	cmd.Flags().BoolVar(&remove, "remove", false, "undo: drop HOST from the profile and from docker's credHelpers")
+	return cmd
+}
+
+func (a *App) dockerSetup(ctx context.Context, p *profile.Profile, host, path string) error {
+	// docker's file is checked first: a malformed one stops the command before
+	// profiles.json changes.
+	dc, err := readDockerConfig(path)
+	if err != nil {
+		return err
+	}
+	out, previous, err := dockercred.SetCredHelper(dc.path, dc.data, host, dockercred.HelperName)
+	if err != nil {
+		return err
+	}
+	var movedFrom []string
+	st, err := a.profiles()
+	if err != nil {
+		return err
+	}
+	err = st.Update(ctx, func(c *profile.Config) error {
+		q := c.Get(p.Name)
+		if q == nil {
+			return fmt.Errorf("profile %q was deleted meanwhile", p.Name)
+		}
+		// The helper serves a registry with the first profile that lists it: only this
+		// one may list it from now on.
+		for _, o := range c.Profiles {
+			if o != nil && o != q && hasRegistry(o.Registries, host) {
+				o.Registries = withoutRegistry(o.Registries, host)
+				movedFrom = append(movedFrom, o.Name)
+			}
+		}
+		if !hasRegistry(q.Registries, host) {
+			q.Registries = append(q.Registries, host)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, o := range movedFrom {
+		fmt.Fprintf(a.Err, "note: profile '%s' listed %s as well; removed it there, so that docker uses '%s'\n", o, host, p.Name)
+	}
+	if previous != "" && previous != dockercred.HelperName {
+		fmt.Fprintf(a.Err, "note: credHelpers[%q] was %q; now %q\n", host, previous, dockercred.HelperName)
+	}
+	if !bytes.Equal(out, dc.data) {
+		if err := dc.write(out); err != nil {
+			return err
+		}
+	}
+	if !helperOnPath(a.Getenv("PATH"), "docker-credential-entra") {
+		a.warn("warning: docker-credential-entra is not on PATH; docker runs it from there (install it beside entratool)")
+	}
+	fmt.Fprintf(a.Out, "✓ docker will log in to %s with profile '%s' (credHelpers in %s)\n", host, p.Name, dc.path)
+	return nil
+}
+
+func (a *App) dockerRemove(ctx context.Context, p *profile.Profile, host, path string) error {
+	dc, err := readDockerConfig(path)
+	if err != nil {
+		return err
+	}
+	out, current, err := dockercred.RemoveCredHelper(dc.path, dc.data, host, dockercred.HelperName)
+	if err != nil {
+		return err
+	}
+	st, err := a.profiles()
+	if err != nil {
+		return err
+	}
+	err = st.Update(ctx, func(c *profile.Config) error {
+		if q := c.Get(p.Name); q != nil {
+			q.Registries = withoutRegistry(q.Registries, host)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if current != "" && current != dockercred.HelperName {
+		fmt.Fprintf(a.Err, "note: credHelpers[%q] is %q, not %q: left as it is\n", host, current, dockercred.HelperName)
+	}
+	if !bytes.Equal(out, dc.data) {
+		if err := dc.write(out); err != nil {
+			return err
+		}
+	}
+	// Refresh tokens for the registry are of no further use.
+	if pr, err := a.provider(p, true); err == nil {
+		_, _ = pr.Cache().DeleteMatching(func(k token.Key) bool {
+			return k.Kind == dockercred.CacheKind && dockercred.SameRegistry(k.Authority, host)
+		})
+	}
+	fmt.Fprintf(a.Out, "✓ docker no longer logs in to %s with profile '%s'\n", host, p.Name)
+	return nil
+}
+
+func hasRegistry(list []string, host string) bool {
+	for _, r := range list {
+		if dockercred.SameRegistry(r, host) {
+			return true
+		}
+	}
+	return false
+}
+
+func withoutRegistry(list []string, host string) []string {
+	var out []string
+	for _, r := range list {
+		if !dockercred.SameRegistry(r, host) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// dockerConfig is config.json as read: the file written to (a symlink's target, as
+// docker itself writes through it), its bytes and mode.
+type dockerConfig struct {
+	path   string
+	data   []byte
+	mode   fs.FileMode
+	exists bool
+}
+
+func readDockerConfig(path string) (*dockerConfig, error) {
+	dc := &dockerConfig{path: path, mode: 0o600}
+	if target, err := filepath.EvalSymlinks(path); err == nil {
+		dc.path = target
+	}
+	fi, err := os.Stat(dc.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return dc, nil
+	case err != nil:
+		return nil, fmt.Errorf("docker config: %w", err)
+	case fi.IsDir():
+		return nil, fmt.Errorf("docker config %s is a directory", dc.path)
+	}
+	data, err := os.ReadFile(dc.path)
+	if err != nil {
+		return nil, fmt.Errorf("docker config: %w", err)
+	}
+	dc.data, dc.mode, dc.exists = data, fi.Mode().Perm(), true
+	return dc, nil
+}
+
+func (dc *dockerConfig) write(data []byte) error {
+	dir := filepath.Dir(dc.path)
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := fsutil.EnsurePrivateDir(dir); err != nil {
+			return err
+		}
+	}
+	return fsutil.WriteFileAtomic(dc.path, data, dc.mode)
+}
+
+// helperOnPath reports whether an executable named name is in one of pathList's directories.
+func helperOnPath(pathList, name string) bool {
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	for _, d := range filepath.SplitList(pathList) {
+		if d == "" {
+			continue
+		}
+		fi, err := os.Stat(filepath.Join(d, name))
+		if err == nil && !fi.IsDir() && (runtime.GOOS == "windows" || fi.Mode()&0o111 != 0) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,69 @@
+package dockercred
+
+import (
+	"strings"
+	"time"
+
+	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/tokencache"
+)
+
+// DefaultScope is the Entra scope of Azure Container Registry's data plane; a profile's
+// acrScope replaces it (ARM-audience tokens, other clouds).
+const DefaultScope = "https://containerregistry.azure.net/.default"
+
+// NullUser is the username that goes with an ACR refresh token, as `az acr login`
+// hands it to docker.
+const NullUser = "00000000-0000-0000-0000-000000000000"
+
+// CacheKind marks refresh tokens in the shared token cache, beside access tokens.
+const CacheKind = "acr-refresh"
+
+// RefreshToken is a registry refresh token and when the registry stops honouring it.
+type RefreshToken struct {
+	Token     string
+	ExpiresOn time.Time
+}
+
+// Profiles is what the helper needs of profiles.json, in file order.
+func Profiles(cfg *profile.Config) []Profile {
+	out := make([]Profile, 0, len(cfg.Profiles))
+	for _, p := range cfg.Profiles {
+		if p != nil {
+			out = append(out, Profile{Name: p.Name, TenantID: p.TenantID, Registries: p.Registries, Scope: p.ACRScope})
+		}
+	}
+	return out
+}
+
+// RefreshKey is the cache key of p's refresh token for registry (a registry key),
+// exchanged from a token for scope obtained with credential credID (as
+// tokencache.CredentialID names it: a new certificate never reuses an old one's token).
+func RefreshKey(p *profile.Profile, registry, scope, credID string) tokencache.Key {
+	return tokencache.Key{Kind: CacheKind, Authority: registry, TenantID: p.TenantID, ClientID: p.ClientID, Scope: scope, Credential: credID}
+}
+
+// CachedRefreshToken answers from the cache alone — one stat for the certificate's
+// remembered thumbprint and one file read, no PFX, keyring or socket. ok is false when
+// the full pipeline must run.
+func CachedRefreshToken(c *tokencache.Cache, p *profile.Profile, registry, scope string) (RefreshToken, bool) {
+	id, ok := tokencache.CredentialID(p, c.Dir)
+	if !ok {
+		return RefreshToken{}, false
+	}
+	t, ok := c.Get(RefreshKey(p, registry, scope, id))
+	if !ok {
+		return RefreshToken{}, false
+	}
+	return RefreshToken{Token: t.AccessToken, ExpiresOn: t.ExpiresOn}, true
+}
+
+// ForgetRefreshTokens drops p's cached refresh tokens for registry and scope, whatever
+// credential they were made with, without opening the certificate to name the current one.
+func ForgetRefreshTokens(c *tokencache.Cache, p *profile.Profile, registry, scope string) error {
+	_, err := c.DeleteMatching(func(k tokencache.Key) bool {
+		return k.Kind == CacheKind && k.Authority == registry && k.Scope == scope &&
+			strings.EqualFold(k.TenantID, p.TenantID) && strings.EqualFold(k.ClientID, p.ClientID)
+	})
+	return err
+}
