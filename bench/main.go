@@ -47,6 +47,7 @@ type env struct {
 	bin, home, dir string
 	emu            *emulator.Emulator
 	vars           []string
+	registry       string // host:port of the emulator's ACR
 }
 
 func main() {
@@ -162,7 +163,7 @@ func targets(e *env) []target {
 		{name: "entratool get-token", bin: filepath.Join(e.bin, "entratool"), args: []string{"get-token"}, warm: true},
 		{name: "git-credential-entra get", bin: filepath.Join(e.bin, "git-credential-entra"), args: []string{"get"}, stdin: "protocol=https\nhost=dev.azure.com\npath=org/project/_git/repo\n\n", warm: true},
 		{name: "kubectl-exec-entra", bin: filepath.Join(e.bin, "kubectl-exec-entra"), warm: true},
-		{name: "docker-credential-entra get", bin: filepath.Join(e.bin, "docker-credential-entra"), args: []string{"get"}, stdin: "myregistry.azurecr.io\n", warm: true},
+		{name: "docker-credential-entra get", bin: filepath.Join(e.bin, "docker-credential-entra"), args: []string{"get"}, stdin: e.registry + "\n", warm: true},
 		{name: "az account get-access-token", bin: filepath.Join(e.bin, "az-entra"), args: []string{"account", "get-access-token", "-o", "json"}, warm: true},
 	}
 }
@@ -183,11 +184,16 @@ func setup(bin, dir string) (*env, error) {
 		return nil, err
 	}
 	emu.RegisterApp(emulator.App{TenantID: tenantID, ClientID: clientID, Certificates: []*x509.Certificate{c.Leaf}})
+	reg, err := emu.StartRegistry(emulator.RegistryOptions{})
+	if err != nil {
+		return nil, err
+	}
+	e.registry = reg.Host
 	st := &profile.Store{Home: e.home}
 	err = st.Update(context.Background(), func(cfg *profile.Config) error {
 		cfg.Put(&profile.Profile{Name: "bench", ClientID: clientID, TenantID: tenantID, UseCertificate: true,
 			CertificatePath: pfx, Scope: "https://graph.microsoft.com/.default", AuthorityHost: emu.URL, SecretStore: "file",
-			GitHosts: []string{"dev.azure.com"}, Registries: []string{"myregistry.azurecr.io"}})
+			GitHosts: []string{"dev.azure.com"}, Registries: []string{reg.Host}})
 		cfg.DefaultProfile = "bench"
 		return nil
 	})

@@ -158,12 +158,16 @@ func (pr *Provider) Forget(ctx context.Context, scope string) error {
 	return pr.cache.Delete(pr.key(scope, credID))
 }
 
-// ForgetAll drops every cached token of this profile's app (any scope or credential).
+// ForgetAll drops every cached token of this profile's app (any scope or credential),
+// and what was derived from them (ACR refresh tokens).
 func (pr *Provider) ForgetAll() (int, error) {
 	auth := strings.ToLower(strings.TrimRight(pr.p.Authority(), "/"))
 	return pr.cache.DeleteMatching(func(k Key) bool {
-		return strings.EqualFold(k.TenantID, pr.p.TenantID) && strings.EqualFold(k.ClientID, pr.p.ClientID) &&
-			strings.ToLower(strings.TrimRight(k.Authority, "/")) == auth
+		if !strings.EqualFold(k.TenantID, pr.p.TenantID) || !strings.EqualFold(k.ClientID, pr.p.ClientID) {
+			return false
+		}
+		// Derived credentials (ACR refresh tokens) are keyed by the registry, not the authority.
+		return k.Kind != "" || strings.ToLower(strings.TrimRight(k.Authority, "/")) == auth
 	})
 }
 
