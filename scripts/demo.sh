@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 BIN="$PWD/bin"
 export PATH="$BIN:$PATH"
 work="$(mktemp -d)"
+# Later steps give git a throwaway HOME; keep Go's caches where they are.
+export GOPATH="$(go env GOPATH)" GOMODCACHE="$(go env GOMODCACHE)" GOCACHE="$(go env GOCACHE)"
 export ENTRATOOL_HOME="$work/home"
 export DOCKER_CONFIG="$work/docker"
 pids=()
@@ -89,6 +91,13 @@ else
   echo "(kubectl not installed: skipping the kubectl call; the exec plugin answers as:)"
   kubectl-exec-entra --profile demo | cut -c1-120
 fi
+
+step "9. Images: wire docker's credential helper for the registry, then push and pull"
+mkdir -p "$DOCKER_CONFIG"
+show entratool docker setup -p demo --registry "$REGISTRY"
+echo "\$DOCKER_CONFIG/config.json: $(tr -d ' \n' < "$DOCKER_CONFIG/config.json")"
+go build -o "$work/demo-oci" ./scripts/demo-oci
+show "$work/demo-oci" "$REGISTRY/contoso/hello:v1"
 
 for extra in scripts/demo.d/*.sh; do
   [ -f "$extra" ] || continue
