@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "## Go benchmarks (hot path)"
 echo '```'
-go test -run='^$' -bench=. -benchmem -benchtime=2000x ./core/token/ ./core/profile/ 2>&1 | grep -E '^(Benchmark|ok|PASS)' || true
+go test -run="^$" -bench=. -benchmem -benchtime=2000x ./entratool/ ./core/tokencache/ ./core/profile/ 2>&1 | grep -E '^(Benchmark|ok|PASS)' || true
 echo '```'
 echo
 go run ./bench -bin ./bin -n "${BENCH_RUNS:-100}" -herds "${BENCH_HERDS:-32,64,128}"

@@ -1,0 +1,32 @@
+package profile
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+func BenchmarkLoadAndResolve(b *testing.B) {
+	s := &Store{Home: b.TempDir()}
+	err := s.Update(context.Background(), func(c *Config) error {
+		for i := 0; i < 5; i++ {
+			c.Put(&Profile{Name: fmt.Sprintf("p%d", i), ClientID: "12345678-1234-1234-1234-123456789abc", TenantID: "87654321-4321-4321-4321-cba987654321",
+				UseCertificate: true, CertificatePath: "/certs/c.pfx", Scope: "https://graph.microsoft.com/.default", GitHosts: []string{"dev.azure.com"}})
+		}
+		c.DefaultProfile = "p3"
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	getenv := func(string) string { return "" }
+	for b.Loop() {
+		cfg, err := s.Load()
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := cfg.Resolve("", getenv); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
