@@ -8,8 +8,8 @@ package main
 
 import (
 	"bytes"
-	"crypto/x509"
 	"context"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"os"

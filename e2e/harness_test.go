@@ -249,8 +249,6 @@ func requireTool(t *testing.T, name string) string {
 
 func isRoot() bool { return runtime.GOOS != "windows" && os.Geteuid() == 0 }
 
-
-
 // newExpiredCert writes a PFX whose certificate expired yesterday.
 func (w *world) newExpiredCert(name, password string) *certFiles {
 	w.t.Helper()

@@ -2,11 +2,11 @@ package tokencache
 
 import (
 	"context"
-	"hash/fnv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strings"

@@ -1,9 +1,9 @@
 package tokencache
 
 import (
-	"hash/fnv"
 	"encoding/hex"
 	"encoding/json"
+	"hash/fnv"
 	"os"
 	"path/filepath"
 
