@@ -43,6 +43,7 @@ fuzz:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	GOOS=windows $(GO) vet ./plugins/entratool-keystore-wincert ./core/keystore/...
 
 demo: build
 	@bash scripts/demo.sh
@@ -59,6 +60,7 @@ cross:
 	  [ -d "$$pkg" ] || continue; ext=; [ $$os = windows ] && ext=.exe; \
 	  echo "GOOS=$$os $$name"; CGO_ENABLED=0 GOOS=$$os GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/$$os-amd64/$$name$$ext $$pkg || exit 1; \
 	done; done
+	@echo "GOOS=windows entratool-keystore-wincert"; CGO_ENABLED=0 GOOS=windows GOARCH=amd64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/windows-amd64/entratool-keystore-wincert.exe ./plugins/entratool-keystore-wincert
 
 clean:
 	rm -rf $(BIN)

@@ -6,10 +6,12 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -89,8 +91,9 @@ func retryAfter(err error) (time.Duration, bool) {
 	if errors.As(err, &oe) || errors.As(err, &ne) {
 		return 0, true
 	}
-	msg := err.Error()
-	if strings.Contains(msg, "EOF") || strings.Contains(msg, "connection reset") {
+	// A dropped connection; matched by value, not by text, so that an error quoting
+	// someone else's "EOF" (a key-store plugin's stderr) is not retried.
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
 		return 0, true
 	}
 	return 0, false

@@ -116,3 +116,15 @@ func TestMapErrorEntraShape(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestRetryAfterClassifiesByValueNotText(t *testing.T) {
+	if _, ok := retryAfter(io.ErrUnexpectedEOF); !ok {
+		t.Fatal("unexpected EOF not retried")
+	}
+	if _, ok := retryAfter(&url.Error{Op: "Post", URL: "https://x", Err: io.EOF}); !ok {
+		t.Fatal("dropped connection not retried")
+	}
+	if _, ok := retryAfter(errors.New(`plugin exited during Sign (it said: "unexpected EOF")`)); ok {
+		t.Fatal("an error merely mentioning EOF was retried")
+	}
+}

@@ -152,6 +152,11 @@ func (a *App) commands() []*cobra.Command {
 		a.envCmd(),
 		a.execCmd(),
 		a.doctorCmd(),
+		a.keyStoreCmd(),
+		a.dockerCmd(),
+		a.kubeconfigCmd(),
+		a.gitCmd(),
+		a.azShimCmd(),
 		a.versionCmd(),
 		a.completionCmd(),
 	}

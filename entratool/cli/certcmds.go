@@ -230,6 +230,9 @@ func (a *App) certTarget(args []string) (certTarget, error) {
 	if err := certFileOf(p); err != nil {
 		return certTarget{}, err
 	}
+	if p.CertificateStore != "" {
+		return certTarget{path: keyStoreLabel(p), profile: p}, nil
+	}
 	return certTarget{path: p.CertificatePath, profile: p}, nil
 }
 
@@ -238,8 +241,8 @@ func certFileOf(p *profile.Profile) error {
 	switch {
 	case !p.UseCertificate:
 		return fmt.Errorf("profile '%s' uses a client secret, not a certificate", p.Name)
-	case p.CertificatePath == "":
-		return fmt.Errorf("profile '%s' keeps its key in the %q key store; the cert commands read certificate files", p.Name, p.CertificateStore)
+	case p.CertificatePath == "" && p.CertificateStore == "":
+		return fmt.Errorf("profile '%s' has neither a certificate file nor a key store", p.Name)
 	}
 	return nil
 }
@@ -254,6 +257,9 @@ type loaded struct {
 // loadTarget opens t. The password comes from stdin (pw, when pwGiven), else the
 // profile's secret store, else none; a file that needs one is asked for on a terminal.
 func (a *App) loadTarget(ctx context.Context, t certTarget, pw string, pwGiven, publicOK bool) (*loaded, error) {
+	if t.profile != nil && t.profile.CertificateStore != "" {
+		return a.loadFromKeyStore(ctx, t.profile, pw, pwGiven)
+	}
 	if !pwGiven && t.profile != nil {
 		var err error
 		if pw, err = a.storedSecret(ctx, t.profile, secret.CertificatePassword); err != nil {
@@ -487,9 +493,6 @@ func (a *App) certCheckCmd() *cobra.Command {
 // checkOne is one line of cert check and its exit code.
 func (a *App) checkOne(ctx context.Context, t certTarget, pw string, pwGiven bool, window time.Duration) (string, int) {
 	label := t.label()
-	if t.profile != nil && t.profile.CertificatePath == "" {
-		return fmt.Sprintf("- %s: key in the %q key store, not checked here (run 'entratool doctor -p %s')", label, t.profile.CertificateStore, label), checkOK
-	}
 	l, err := a.loadTarget(ctx, t, pw, pwGiven, true)
 	if err != nil {
 		return fmt.Sprintf("✗ %s: cannot read the certificate: %s", label, oneLine(err.Error())), checkBad

@@ -46,7 +46,7 @@ func (a *App) newProvider(p *profile.Profile, silent bool, secrets secret.Store)
 	if err != nil {
 		return nil, err
 	}
-	o := token.Options{Home: h, Getenv: a.Getenv, Now: a.Now, Logger: a.logger, Warn: a.warn, Secrets: secrets}
+	o := token.Options{Home: h, Getenv: a.Getenv, Now: a.Now, Logger: a.logger, Warn: a.warn, Secrets: secrets, KeyStore: a.keyStoreHost(silent)}
 	if silent {
 		o.Warn = nil
 	}

@@ -1,0 +1,52 @@
+package keystore
+
+import (
+	"io"
+	"os"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/go-plugin"
+)
+
+// Serve runs a key-store plugin: it answers the host's calls with s until the host
+// closes the connection, then closes s if it is an io.Closer. A plugin's main is
+//
+//	func main() { keystore.Serve(&myStore{}) }
+//
+// Run by hand, without the host's handshake, the executable says it is a plugin and
+// exits 1.
+func Serve(s Store) {
+	done := make(chan struct{})
+	defer close(done)
+	go exitWithParent(done)
+	plugin.Serve(&plugin.ServeConfig{
+		HandshakeConfig: handshake(),
+		Plugins:         plugin.PluginSet{pluginName: &grpcPlugin{impl: s}},
+		GRPCServer:      plugin.DefaultGRPCServer,
+		// JSON on stderr is how go-plugin carries a plugin's log lines to the host.
+		Logger: hclog.New(&hclog.LoggerOptions{Level: hclog.Info, Output: os.Stderr, JSONFormat: true}),
+	})
+	if c, ok := s.(io.Closer); ok {
+		c.Close()
+	}
+}
+
+// exitWithParent ends the plugin when the host dies without closing it (killed, or
+// crashed), so a store session is not held open by an orphan. On Unix an orphan is
+// re-parented, which changes its parent pid; elsewhere this never fires.
+func exitWithParent(done <-chan struct{}) {
+	parent := os.Getppid()
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-t.C:
+			if os.Getppid() != parent {
+				os.Exit(3)
+			}
+		}
+	}
+}
