@@ -8,3 +8,10 @@ go test -run="^$" -bench=. -benchmem -benchtime=2000x ./entratool/ ./core/tokenc
 echo '```'
 echo
 go run ./bench -bin ./bin -n "${BENCH_RUNS:-100}" -herds "${BENCH_HERDS:-32,64,128}"
+
+echo
+echo "## Plugin-signed cold token ($((11)) runs each, alternated, medians)"
+echo
+echo "| case | median |"
+echo "|---|---|"
+ENTRATOOL_BENCH=1 go test -count=1 -run '^TestKeyStoreColdCost$' -v ./e2e/ 2>&1 | grep '^| ' || echo "| plugin measurement unavailable (needs softhsm2 and cgo: make test-deps) | |"
