@@ -5,7 +5,7 @@ t="${1:-5s}"
 cd "$(dirname "$0")/.."
 found=0
 while IFS=: read -r file name; do
-  pkg="./$(dirname "$file")"
+  pkg="$(dirname "$file")"
   found=$((found+1))
   echo "fuzz $pkg $name ($t)"
   go test -run='^$' -fuzz="^${name}\$" -fuzztime="$t" -fuzzminimizetime=200x "$pkg" >/tmp/fuzz.$$.log 2>&1 || { cat /tmp/fuzz.$$.log; rm -f /tmp/fuzz.$$.log; exit 1; }
