@@ -8,7 +8,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/entratool/entratool/core/jsonpos"
 )
 
 // SyntaxError reports a profiles.json that cannot be read, at the line and column (both
@@ -161,7 +162,7 @@ func parseProfile(data json.RawMessage, base int64, where string) (*Profile, err
 // file offset base) with the member's raw value and that value's file offset.
 func eachMember(data json.RawMessage, base int64, what string, fn func(key string, v json.RawMessage, at int64) error) error {
 	if len(data) == 0 || data[0] != '{' {
-		return &posError{at: base, msg: fmt.Sprintf("%s must be a JSON object, not %s", what, kindOf(data))}
+		return &posError{at: base, msg: fmt.Sprintf("%s must be a JSON object, not %s", what, kindOfRaw(data))}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if _, err := dec.Token(); err != nil {
@@ -186,7 +187,7 @@ func eachMember(data json.RawMessage, base int64, what string, fn func(key strin
 
 func eachElement(data json.RawMessage, base int64, what string, fn func(i int, v json.RawMessage, at int64) error) error {
 	if len(data) == 0 || data[0] != '[' {
-		return &posError{at: base, msg: fmt.Sprintf("%s must be a JSON array, not %s", what, kindOf(data))}
+		return &posError{at: base, msg: fmt.Sprintf("%s must be a JSON array, not %s", what, kindOfRaw(data))}
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if _, err := dec.Token(); err != nil {
@@ -204,26 +205,6 @@ func eachElement(data json.RawMessage, base int64, what string, fn func(i int, v
 	return nil
 }
 
-func kindOf(v json.RawMessage) string {
-	if len(v) == 0 {
-		return "nothing"
-	}
-	switch v[0] {
-	case '"':
-		return "a string"
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	default:
-		return "a number"
-	}
-}
-
 func isNull(v json.RawMessage) bool { return string(v) == "null" }
 
 // null stands for "absent" everywhere: hand editors and other tools write it for unset.
@@ -233,7 +214,7 @@ func decodeString(name string, v json.RawMessage, at int64, dst *string) error {
 		return nil
 	}
 	if v[0] != '"' {
-		return &posError{at: at, msg: fmt.Sprintf("%s must be a string, not %s", name, kindOf(v))}
+		return &posError{at: at, msg: fmt.Sprintf("%s must be a string, not %s", name, kindOfRaw(v))}
 	}
 	if err := json.Unmarshal(v, dst); err != nil {
 		return &posError{at: at, msg: fmt.Sprintf("%s: %v", name, err)}
@@ -248,7 +229,7 @@ func decodeBool(name string, v json.RawMessage, at int64, dst *bool) error {
 	case "false", "null":
 		*dst = false
 	default:
-		return &posError{at: at, msg: fmt.Sprintf("%s must be true or false, not %s", name, kindOf(v))}
+		return &posError{at: at, msg: fmt.Sprintf("%s must be true or false, not %s", name, kindOfRaw(v))}
 	}
 	return nil
 }
@@ -300,19 +281,8 @@ func toSyntaxError(path string, data []byte, err error) error {
 	if !errors.As(err, &pe) {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	line, col := lineCol(data, pe.at)
+	line, col := jsonpos.LineCol(data, pe.at)
 	return &SyntaxError{Path: path, Line: line, Column: col, Msg: pe.msg}
-}
-
-// lineCol turns a byte offset into a 1-based line and character column. An offset at
-// the end of the data (a truncated file) is the position just after the last character.
-func lineCol(data []byte, at int64) (line, col int) {
-	at = min(max(at, 0), int64(len(data)))
-	before := data[:at]
-	line = 1 + bytes.Count(before, []byte{'\n'})
-	lineStart := bytes.LastIndexByte(before, '\n') + 1
-	col = 1 + utf8.RuneCount(bytes.TrimPrefix(before[lineStart:], utf8BOM))
-	return line, col
 }
 
 // Marshal renders the config as profiles.json: two-space indent, a trailing newline, known
@@ -475,4 +445,11 @@ func (p *Profile) UnmarshalJSON(data []byte) error {
 	}
 	*p = *q
 	return nil
+}
+
+func kindOfRaw(v json.RawMessage) string {
+	if len(v) == 0 {
+		return "nothing"
+	}
+	return jsonpos.Kind(v[0])
 }

@@ -10,9 +10,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"unicode/utf8"
 
 	"github.com/entratool/entratool/core/fsutil"
+	"github.com/entratool/entratool/core/jsonpos"
 )
 
 // File keeps secrets in HOME/secrets.json, a JSON object of key → value, mode 0600 in a
@@ -57,7 +57,7 @@ func (f *File) load() (map[string]string, error) {
 
 func parseSecrets(path string, data []byte) (map[string]string, error) {
 	fail := func(at int64, msg string) error {
-		line, col := lineCol(data, at)
+		line, col := jsonpos.LineCol(data, at)
 		return &SyntaxError{Path: path, Line: line, Column: col, Msg: msg}
 	}
 	// The syntax check first, so that a truncated file reports its end; encoding/json's
@@ -75,7 +75,7 @@ func parseSecrets(path string, data []byte) (map[string]string, error) {
 	}
 	start := int64(len(data) - len(bytes.TrimLeft(data, " \t\r\n")))
 	if data[start] != '{' {
-		return nil, fail(start, "the file must be a JSON object of strings, not "+jsonKind(data[start]))
+		return nil, fail(start, "the file must be a JSON object of strings, not "+jsonpos.Kind(data[start]))
 	}
 	// Walk the members to point at the value that is not a string. Only the JSON kind is
 	// named: the value itself may be a secret.
@@ -95,36 +95,11 @@ func parseSecrets(path string, data []byte) (map[string]string, error) {
 		at := dec.InputOffset() - int64(len(raw))
 		var v string
 		if raw[0] != '"' || json.Unmarshal(raw, &v) != nil {
-			return nil, fail(at, fmt.Sprintf("the value of %q must be a string, not %s", key, jsonKind(raw[0])))
+			return nil, fail(at, fmt.Sprintf("the value of %q must be a string, not %s", key, jsonpos.Kind(raw[0])))
 		}
 		m[key] = v
 	}
 	return m, nil
-}
-
-func jsonKind(first byte) string {
-	switch first {
-	case '"':
-		return "a string"
-	case '{':
-		return "an object"
-	case '[':
-		return "an array"
-	case 't', 'f':
-		return "a boolean"
-	case 'n':
-		return "null"
-	default:
-		return "a number"
-	}
-}
-
-func lineCol(data []byte, at int64) (line, col int) {
-	at = min(max(at, 0), int64(len(data)))
-	before := data[:at]
-	line = 1 + bytes.Count(before, []byte{'\n'})
-	col = 1 + utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:])
-	return line, col
 }
 
 func (f *File) Get(_ context.Context, key string) (string, error) {

@@ -9,7 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"unicode/utf8"
+
+	"github.com/entratool/entratool/core/jsonpos"
 )
 
 // HelperName is the credHelpers value that makes docker run docker-credential-entra.
@@ -308,15 +309,7 @@ func encodeKey(k string) []byte {
 }
 
 func configError(path string, data []byte, off int, msg string) *ConfigError {
-	if off < 0 {
-		off = 0
-	}
-	if off > len(data) {
-		off = len(data)
-	}
-	line := 1 + bytes.Count(data[:off], []byte("\n"))
-	lineStart := bytes.LastIndexByte(data[:off], '\n') + 1
-	col := 1 + utf8.RuneCount(data[lineStart:off])
+	line, col := jsonpos.LineCol(data, int64(off))
 	return &ConfigError{Path: path, Line: line, Column: col, Msg: msg}
 }
 

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/entratool/entratool/core/fsutil"
+	"github.com/entratool/entratool/core/jsonpos"
 	"github.com/entratool/entratool/emulator"
 )
 
@@ -308,10 +309,10 @@ func parseConfig(data []byte, name string) ([]configApp, error) {
 		var te *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &se):
-			line, col := position(data, se.Offset)
+			line, col := jsonpos.LineCol(data, se.Offset)
 			return nil, fmt.Errorf("%s:%d:%d: %v", name, line, col, err)
 		case errors.As(err, &te):
-			line, col := position(data, te.Offset)
+			line, col := jsonpos.LineCol(data, te.Offset)
 			return nil, fmt.Errorf("%s:%d:%d: %v", name, line, col, err)
 		}
 		return nil, fmt.Errorf("%s: %v", name, err)
@@ -328,21 +329,6 @@ func parseConfig(data []byte, name string) ([]configApp, error) {
 		}
 	}
 	return entries, nil
-}
-
-func position(data []byte, offset int64) (line, col int) {
-	if offset > int64(len(data)) {
-		offset = int64(len(data))
-	}
-	line, col = 1, 1
-	for _, b := range data[:offset] {
-		if b == '\n' {
-			line, col = line+1, 1
-		} else {
-			col++
-		}
-	}
-	return line, col
 }
 
 // loadCert reads the public certificate uploaded to an app registration: PEM (the first
