@@ -453,3 +453,50 @@ func TestDebugLogHasNoSecrets(t *testing.T) {
 		}
 	}
 }
+
+// exec passes SIGTERM on to the child and returns the child's exit code.
+func TestExecForwardsSignals(t *testing.T) {
+	w := newWorld(t)
+	cf := w.newCert("sig", "pw")
+	w.register(cf.leaf)
+	w.certProfile("p", cf, cf.pfx)
+	cmd := w.command(context.Background(), "", "entratool", "exec", "--", "sh", "-c",
+		`trap 'echo got-TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done`)
+	out := &syncWriter{w: &strings.Builder{}}
+	cmd.Stdout = out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), "ready") {
+		if time.Now().After(deadline) {
+			t.Fatalf("child never started: %q", out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	err := cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 7 || !strings.Contains(out.String(), "got-TERM") {
+		t.Fatalf("err=%v output=%q", err, out.String())
+	}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  *strings.Builder
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
+}
