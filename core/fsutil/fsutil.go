@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -69,7 +70,31 @@ func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
 		d.Sync()
 		d.Close()
 	}
+	removeStaleTemps(path)
 	return nil
+}
+
+// StaleTempAge is how old a leftover temp file of WriteFileAtomic must be before a later
+// write of the same file removes it; younger ones may belong to a writer still running.
+const StaleTempAge = time.Minute
+
+// removeStaleTemps deletes temp files a killed writer of path left behind (a process
+// killed between CreateTemp and Rename cannot clean up). They are hidden and private,
+// but secrets.json's would keep secrets on disk after the profile is gone.
+func removeStaleTemps(path string) {
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+".tmp-"
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, de := range ents {
+		if !de.Type().IsRegular() || !strings.HasPrefix(de.Name(), prefix) {
+			continue
+		}
+		if fi, err := de.Info(); err == nil && time.Since(fi.ModTime()) > StaleTempAge {
+			os.Remove(filepath.Join(dir, de.Name()))
+		}
+	}
 }
 
 // ErrLockTimeout is returned when a lock could not be taken before the context ended.

@@ -117,6 +117,16 @@ type entraBody struct {
 
 // mapError turns MSAL's HTTP errors into an EntraError; other errors pass through.
 func mapError(err error, tenant, client string) error {
+	// MSAL quotes the whole raw body in its JSON decode errors, and a token response cut
+	// short may hold the access token: keep only the decoder's reason.
+	var je msalerrors.InvalidJsonErr
+	if errors.As(err, &je) {
+		reason := "unreadable"
+		if inner := errors.Unwrap(je.Err); inner != nil {
+			reason = inner.Error()
+		}
+		return fmt.Errorf("the authority's answer is not valid JSON (%s; body withheld, it may hold a token): check authorityHost and any proxy in between", reason)
+	}
 	var ce msalerrors.CallErr
 	if !errors.As(err, &ce) || ce.Resp == nil {
 		return err
