@@ -137,6 +137,13 @@ func (pr *Provider) Token(ctx context.Context, scope string, force bool) (*Token
 			},
 		}
 		t, err := src.Token(ctx, scope)
+		if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			var ee *EntraError
+			if !errors.As(err, &ee) {
+				// "context deadline exceeded" tells the user nothing; say who did not answer.
+				err = fmt.Errorf("no answer from %s within the timeout (raise --timeout, or check the authority host and any proxy): %w", pr.p.Authority(), context.DeadlineExceeded)
+			}
+		}
 		var ee *EntraError
 		if errors.As(err, &ee) {
 			pr.debug("entra error", "code", ee.Code, "ids", ee.DebugIDs())
