@@ -53,7 +53,7 @@ bench: build
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BIN)/* $(DESTDIR)$(PREFIX)/bin/
+	find $(BIN) -maxdepth 1 -type f -perm -u+x ! -name entra-emulator -exec install -m 0755 {} $(DESTDIR)$(PREFIX)/bin/ \;
 
 cross:
 	@for os in linux windows darwin; do for c in $(CMDS); do name=$${c%%:*}; pkg=$${c#*:}; \
