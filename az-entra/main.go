@@ -97,7 +97,7 @@ func (s *source) load() (*profile.Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.p, s.cache = p, &tokencache.Cache{Dir: tokencache.Dir(home, s.getenv)}
+	s.p, s.cache = p, tokencache.Open(home, s.getenv)
 	return p, nil
 }
 

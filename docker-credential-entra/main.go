@@ -74,7 +74,7 @@ func (b *backend) Profiles() ([]dockercred.Profile, error) {
 	if err != nil {
 		return nil, err
 	}
-	b.cfg, b.cache = cfg, &tokencache.Cache{Dir: tokencache.Dir(home, b.getenv)}
+	b.cfg, b.cache = cfg, tokencache.Open(home, b.getenv)
 	return dockercred.Profiles(cfg), nil
 }
 

@@ -71,7 +71,7 @@ func fastGetToken(args []string, getenv func(string) string, stdout io.Writer) b
 	if scope == "" {
 		scope = "https://graph.microsoft.com/.default"
 	}
-	c := &tokencache.Cache{Dir: tokencache.Dir(home, getenv)}
+	c := tokencache.Open(home, getenv)
 	t, err := c.Lookup(p, scope)
 	if err != nil {
 		return false

@@ -58,7 +58,7 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 			if err != nil {
 				return gitcred.Profile{}, nil, err
 			}
-			t := &tokens{p: p, cache: &tokencache.Cache{Dir: tokencache.Dir(home, getenv)}, args: args, stderr: stderr}
+			t := &tokens{p: p, cache: tokencache.Open(home, getenv), args: args, stderr: stderr}
 			return gitcred.Profile{Name: p.Name, ClientID: p.ClientID, Hosts: p.GitHosts, Scope: p.GitScope}, t, nil
 		},
 	}

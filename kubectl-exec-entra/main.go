@@ -66,7 +66,7 @@ func (s source) cached(r execcred.Request) (*tokencache.Token, error) {
 	if err != nil {
 		return nil, err
 	}
-	return (&tokencache.Cache{Dir: tokencache.Dir(home, s.getenv)}).Lookup(p, r.Scope)
+	return tokencache.Open(home, s.getenv).Lookup(p, r.Scope)
 }
 
 // engine runs `entratool get-token -o json` in entratool-engine. Its stderr (errors,

@@ -74,7 +74,12 @@ func NewProvider(p *profile.Profile, o Options) *Provider {
 	if o.Warn == nil {
 		o.Warn = func(string) {}
 	}
-	return &Provider{p: p, o: o, cache: &Cache{Dir: o.CacheDir, Margin: o.Margin, Now: o.Now}}
+	c := tokencache.Open(o.Home, o.Getenv)
+	c.Dir, c.Now = o.CacheDir, o.Now
+	if o.Margin != 0 {
+		c.Margin = o.Margin
+	}
+	return &Provider{p: p, o: o, cache: c}
 }
 
 // Cache exposes the provider's cache (for helpers that cache derived values, such as

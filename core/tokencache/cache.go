@@ -65,8 +65,8 @@ func (c *Cache) now() time.Time {
 }
 
 func (c *Cache) margin() time.Duration {
-	if c.Margin > 0 {
-		return c.Margin
+	if c.Margin != 0 {
+		return max(c.Margin, 0)
 	}
 	return DefaultMargin
 }

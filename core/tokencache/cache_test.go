@@ -189,3 +189,23 @@ func TestDeleteMatching(t *testing.T) {
 		t.Fatal("unrelated entry removed")
 	}
 }
+
+func TestOpenTakesTheMarginFromTheEnvironment(t *testing.T) {
+	home := t.TempDir()
+	k := testKey("s")
+	put := Open(home, func(string) string { return "" })
+	if err := put.Put(k, &Token{AccessToken: "t", ExpiresOn: time.Now().Add(30 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	for margin, hit := range map[string]bool{"": true, "junk": true, "10m": true, "45m": false, "0s": true} {
+		c := Open(home, func(k string) string {
+			if k == MarginEnv {
+				return margin
+			}
+			return ""
+		})
+		if _, ok := c.Get(k); ok != hit {
+			t.Errorf("%s=%q: hit=%v, want %v", MarginEnv, margin, ok, hit)
+		}
+	}
+}

@@ -37,6 +37,21 @@ func Dir(home string, getenv func(string) string) string {
 	return filepath.Join(home, "cache")
 }
 
+// MarginEnv names the variable that changes DefaultMargin (a Go duration, e.g. "10m").
+const MarginEnv = "ENTRATOOL_REFRESH_MARGIN"
+
+// Open returns the cache every entratool process shares: Dir(home, getenv), with the
+// refresh margin from ENTRATOOL_REFRESH_MARGIN when it is a valid duration.
+func Open(home string, getenv func(string) string) *Cache {
+	c := &Cache{Dir: Dir(home, getenv)}
+	if getenv != nil {
+		if d, err := time.ParseDuration(getenv(MarginEnv)); err == nil && d >= 0 {
+			c.Margin = d
+		}
+	}
+	return c
+}
+
 // CredentialID names a profile's key material without loading it: plugin keys by their
 // configured thumbprint, client secrets by the profile name (changing the secret drops
 // the profile's tokens), certificate files by the thumbprint remembered against the
