@@ -45,7 +45,7 @@ lint:
 	$(GO) vet ./...
 	GOOS=windows $(GO) vet ./plugins/entratool-keystore-wincert ./core/keystore/...
 
-demo: build
+demo: test-deps build
 	@bash scripts/demo.sh
 
 bench: build
