@@ -84,16 +84,7 @@ func (w *azWorld) runPath(path string, extra []string, args ...string) (string, 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Env = append(w.environ(), extra...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		w.t.Fatalf("run %s: %v", path, err)
-	}
-	return out.String(), errb.String(), code
+	return runCmd(w.t, cmd)
 }
 
 func (w *azWorld) az(args ...string) (string, string, int) {

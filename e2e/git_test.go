@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -63,16 +62,7 @@ func (g *gitWorld) git(dir, stdin string, args ...string) (string, string, int) 
 	g.t.Helper()
 	cmd := exec.Command("git", args...)
 	cmd.Dir, cmd.Env, cmd.Stdin = dir, g.environ(), strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		g.t.Fatalf("git %v: %v", args, err)
-	}
-	return out.String(), errb.String(), code
+	return runCmd(g.t, cmd)
 }
 
 func (g *gitWorld) mustGit(dir string, args ...string) string {

@@ -103,7 +103,13 @@ func (w *world) run(stdin string, name string, args ...string) (string, string, 
 
 func (w *world) runCtx(ctx context.Context, stdin string, name string, args ...string) (string, string, int) {
 	w.t.Helper()
-	cmd := w.command(ctx, stdin, name, args...)
+	return runCmd(w.t, w.command(ctx, stdin, name, args...))
+}
+
+// runCmd runs cmd and returns its stdout, stderr and exit code; only a failure to start
+// it (or a death by signal without an exit code) fails the test.
+func runCmd(t *testing.T, cmd *exec.Cmd) (string, string, int) {
+	t.Helper()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -111,7 +117,7 @@ func (w *world) runCtx(ctx context.Context, stdin string, name string, args ...s
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		w.t.Fatalf("run %s: %v", name, err)
+		t.Fatalf("run %s: %v", cmd.Path, err)
 	}
 	return out.String(), errb.String(), code
 }

@@ -237,15 +237,7 @@ func TestCacheHitNeedsNoCertificateNoSecretNoNetwork(t *testing.T) {
 		if _, err := os.ReadFile(cf.pfx); err != nil {
 			t.Fatal(err)
 		}
-		var ob, eb strings.Builder
-		cmd.Stdout, cmd.Stderr = &ob, &eb
-		err := cmd.Run()
-		out, errOut = ob.String(), eb.String()
-		if ee, ok := err.(*exec.ExitError); ok {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
+		out, errOut, code = runCmd(t, cmd)
 		// Prove nobody really cannot read the PFX.
 		probe := exec.Command("cat", cf.pfx)
 		probe.SysProcAttr = cmd.SysProcAttr
