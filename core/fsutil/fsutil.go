@@ -14,19 +14,24 @@ import (
 	"github.com/gofrs/flock"
 )
 
-// EnsurePrivateDir creates dir (and parents) as 0700. An existing directory keeps its
-// mode unless it is readable by group or others, which is tightened to 0700: the
-// directory holds credentials.
+// EnsurePrivateDir creates dir (and missing parents) as 0700 and checks it with the
+// trust rules: an existing directory must be the user's and not writable by group or
+// others, or it is refused (ErrUntrusted) and left exactly as it is — it may hold files
+// another user planted, and a shared directory such as /tmp is not ours to chmod. One
+// that is only readable by group or others is tightened to 0700: it holds credentials.
 func EnsurePrivateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	if err := CheckDir(dir); err != nil {
+		return err
 	}
 	fi, err := os.Stat(dir)
 	if err != nil {
 		return err
 	}
-	if fi.Mode().Perm()&0o077 != 0 {
-		if err := os.Chmod(dir, 0o700); err != nil {
+	if modeBitsMeaningful && fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dir, fi.Mode().Perm()&0o700); err != nil {
 			return fmt.Errorf("restrict %s to 0700: %w", dir, err)
 		}
 	}
@@ -100,19 +105,38 @@ func removeStaleTemps(path string) {
 // ErrLockTimeout is returned when a lock could not be taken before the context ended.
 var ErrLockTimeout = errors.New("timed out waiting for lock")
 
-// Lock takes an exclusive advisory lock on path (created if missing), polling until ctx
-// ends. The returned function releases it.
+// Lock takes an exclusive advisory lock on path (created 0600 if missing), polling until
+// ctx ends. The returned function releases it. The lock file is opened without following
+// a symlink and without blocking, and must turn out to be a regular file of the user's:
+// a FIFO or symlink planted in its place is refused, never waited on or written through.
 func Lock(ctx context.Context, path string) (unlock func(), err error) {
-	l := flock.New(path)
+	if fi, err := os.Lstat(path); err == nil {
+		if err := CheckFile(path, fi); err != nil {
+			return nil, err
+		}
+	}
+	l := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDONLY|openFlagsNoFollow), flock.SetPermissions(0o600))
 	ok, err := l.TryLockContext(ctx, 5*time.Millisecond)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("%w %s: %w", ErrLockTimeout, path, ctx.Err())
 		}
+		if isSymlinkRefusal(err) {
+			return nil, &UntrustedError{Path: path, Problem: "is a symlink", Fix: "remove it"}
+		}
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	if !ok {
 		return nil, fmt.Errorf("%w %s", ErrLockTimeout, path)
+	}
+	// Checked again on what was opened: the path may have been swapped after Lstat.
+	fi, err := l.Stat()
+	if err == nil {
+		err = CheckFile(path, fi)
+	}
+	if err != nil {
+		l.Unlock()
+		return nil, err
 	}
 	return func() { l.Unlock() }, nil
 }

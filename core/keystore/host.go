@@ -24,8 +24,10 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/entratool/entratool/core/cert"
+	"github.com/entratool/entratool/core/fsutil"
 	pb "github.com/entratool/entratool/core/keystore/keystorepb"
 	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/secret"
 )
 
 // Prefix is how a plugin executable's name starts: entratool-keystore-<store name>.
@@ -105,9 +107,12 @@ func ValidName(name string) bool {
 	return true
 }
 
-// Find returns the executable of the plugin for store name: the first of
-// $ENTRATOOL_HOME/plugins/entratool-keystore-<name> and the PATH entries that holds it.
-// The error says where it looked.
+// Find returns the executable of the plugin for store name: the first
+// entratool-keystore-<name> in the directory of the running executable,
+// $ENTRATOOL_HOME/plugins/, or an absolute PATH entry (SPEC §12). A candidate is used
+// only if it and its directory belong to the user or root and neither is writable by
+// group or others: the plugin receives the PIN, so one another user could replace
+// must not be started. The error says where it looked and what it refused.
 func (h Host) Find(name string) (string, error) {
 	if !ValidName(name) {
 		return "", failed(ErrPluginFailed, "key store name %q: use lower-case letters, digits, '-' and '_' (the plugin is %s<name>)", name, Prefix)
@@ -116,7 +121,6 @@ func (h Host) Find(name string) (string, error) {
 	if runtime.GOOS == "windows" {
 		exe += ".exe"
 	}
-	var looked []string
 	home := h.Home
 	if home == "" {
 		var err error
@@ -124,7 +128,15 @@ func (h Host) Find(name string) (string, error) {
 			return "", err
 		}
 	}
-	dirs := []string{filepath.Join(home, "plugins")}
+	var dirs []string
+	if self, err := os.Executable(); err == nil {
+		if real, err := filepath.EvalSymlinks(self); err == nil {
+			self = real
+		}
+		dirs = append(dirs, filepath.Dir(self))
+	}
+	dirs = append(dirs, filepath.Join(home, "plugins"))
+	looked := append([]string(nil), dirs...)
 	for _, d := range filepath.SplitList(h.getenv("PATH")) {
 		// A relative PATH entry would make the plugin depend on the working directory,
 		// which is how a planted binary gets run (Go's exec.ErrDot).
@@ -132,22 +144,24 @@ func (h Host) Find(name string) (string, error) {
 			dirs = append(dirs, d)
 		}
 	}
-	for i, d := range dirs {
+	var refused []string
+	for _, d := range dirs {
 		p := filepath.Join(d, exe)
-		if i == 0 {
-			looked = append(looked, d)
-		}
 		fi, err := os.Stat(p)
-		if err != nil {
+		if err != nil || fi.IsDir() {
 			continue
 		}
-		if fi.IsDir() {
+		if err := fsutil.CheckExecutable(p); err != nil {
+			refused = append(refused, err.Error())
 			continue
 		}
 		if runtime.GOOS != "windows" && fi.Mode().Perm()&0o111 == 0 {
 			return "", failed(ErrPluginFailed, "key-store plugin %s is not executable: chmod +x it", p)
 		}
 		return p, nil
+	}
+	if len(refused) > 0 {
+		return "", failed(ErrPluginFailed, "key-store plugin %q not started: %s", name, strings.Join(refused, "; "))
 	}
 	return "", failed(ErrPluginFailed, "key-store plugin %q not found: no %s in %s or on PATH; install it there (see docs/keystore.md)",
 		name, exe, strings.Join(looked, ", "))
@@ -479,8 +493,7 @@ func pluginEnv(environ func() []string) []string {
 	out := make([]string, 0, len(base))
 	for _, kv := range base {
 		k, _, _ := strings.Cut(kv, "=")
-		switch strings.ToUpper(k) {
-		case "ENTRATOOL_CERT_PASSWORD", "ENTRATOOL_CLIENT_SECRET", "PLUGIN_UNIX_SOCKET_DIR":
+		if secret.IsSecretEnv(k) || strings.EqualFold(k, "PLUGIN_UNIX_SOCKET_DIR") {
 			continue
 		}
 		out = append(out, kv)

@@ -109,7 +109,9 @@ func TestHostFindsPluginWhereDocumented(t *testing.T) {
 	if !errors.Is(err, ErrPluginFailed) {
 		t.Fatalf("missing plugin: %v", err)
 	}
-	want := fmt.Sprintf(`key-store plugin "pkcs11" not found: no entratool-keystore-pkcs11 in %s or on PATH; install it there (see docs/keystore.md)`, filepath.Join(home, "plugins"))
+	self, _ := os.Executable()
+	self, _ = filepath.EvalSymlinks(self)
+	want := fmt.Sprintf(`key-store plugin "pkcs11" not found: no entratool-keystore-pkcs11 in %s, %s or on PATH; install it there (see docs/keystore.md)`, filepath.Dir(self), filepath.Join(home, "plugins"))
 	if !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("missing plugin:\n got %s\nwant %s", err, want)
 	}
@@ -143,6 +145,61 @@ func TestHostFindsPluginWhereDocumented(t *testing.T) {
 	}
 	if _, err := h.Find("../../bin/sh"); err == nil || !strings.Contains(err.Error(), "use lower-case letters") {
 		t.Errorf("path in name: %v", err)
+	}
+}
+
+// SPEC §12: a plugin receives the PIN, so one that another user could have replaced is
+// never started — the file or its directory writable by group or others, or owned by
+// someone other than the user or root.
+func TestHostRefusesPluginsOthersCouldReplace(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("mode bits: Windows checks the owner only (docs/security.md)")
+	}
+	home := t.TempDir()
+	shared := t.TempDir()
+	h := Host{Home: home, Getenv: func(k string) string {
+		if k == "PATH" {
+			return shared
+		}
+		return ""
+	}}
+	plugin := filepath.Join(shared, "entratool-keystore-pkcs11")
+	if err := os.WriteFile(plugin, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		dirMode, fileMode os.FileMode
+		refused           string
+	}{
+		{os.ModeSticky | 0o777, 0o777, "is writable by group and others (mode 1777)"},
+		{0o777, 0o755, "is writable by group and others (mode 0777)"},
+		{0o755, 0o757, "is writable by others (mode 0757)"},
+		{0o775, 0o755, "is writable by its group (mode 0775)"},
+		{0o755, 0o775, "is writable by its group (mode 0775)"},
+	} {
+		os.Chmod(shared, c.dirMode)
+		os.Chmod(plugin, c.fileMode)
+		_, err := h.Find("pkcs11")
+		if !errors.Is(err, ErrPluginFailed) || !strings.Contains(err.Error(), c.refused) || !strings.Contains(err.Error(), "not started") {
+			t.Errorf("dir %04o file %04o: Find = %v, want a refusal saying %q", c.dirMode, c.fileMode, err, c.refused)
+		}
+	}
+	os.Chmod(shared, 0o755)
+	os.Chmod(plugin, 0o755)
+	if got, err := h.Find("pkcs11"); err != nil || got != plugin {
+		t.Fatalf("a private plugin was refused: %q, %v", got, err)
+	}
+	// Owned by another user (the test runs as root in CI: chown works; otherwise skip).
+	if os.Geteuid() == 0 {
+		os.Chown(plugin, 65534, 65534)
+		if _, err := h.Find("pkcs11"); err == nil || !strings.Contains(err.Error(), "is owned by uid 65534") {
+			t.Errorf("plugin owned by uid 65534: Find = %v", err)
+		}
+		os.Chown(plugin, 0, 0)
+		os.Chown(shared, 65534, 65534)
+		if _, err := h.Find("pkcs11"); err == nil || !strings.Contains(err.Error(), "is owned by uid 65534") {
+			t.Errorf("plugin directory owned by uid 65534: Find = %v", err)
+		}
 	}
 }
 

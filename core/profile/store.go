@@ -38,17 +38,40 @@ type Store struct{ Home string }
 // Path is the profiles file.
 func (s *Store) Path() string { return filepath.Join(s.Home, "profiles.json") }
 
-// Load reads the file; a missing file is an empty Config. It never writes.
+// MaxFileSize bounds profiles.json: hundreds of profiles fit in far less.
+const MaxFileSize = 16 << 20
+
+// Load reads the file; a missing home or file is an empty Config. It never writes. The
+// home and the file must pass the trust rules (fsutil.CheckDir, fsutil.OpenPrivate):
+// a profile planted by another user could send the stored secret anywhere.
 func (s *Store) Load() (*Config, error) {
 	path := s.Path()
-	data, err := os.ReadFile(path)
+	if err := fsutil.CheckDir(s.Home); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return &Config{Path: path}, nil
+		}
+		return nil, homeError(err)
+	}
+	data, err := fsutil.ReadPrivate(path, fsutil.FollowOwnLink, MaxFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &Config{Path: path}, nil
 	}
 	if err != nil {
+		if errors.Is(err, fsutil.ErrUntrusted) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("read profiles: %w", err)
 	}
 	return Parse(path, data)
+}
+
+// homeError adds where the home came from to a refusal, so the fix can be to point
+// ENTRATOOL_HOME elsewhere.
+func homeError(err error) error {
+	if errors.Is(err, fsutil.ErrUntrusted) {
+		return fmt.Errorf("%w (the entratool home: ENTRATOOL_HOME, else ~/.entratool)", err)
+	}
+	return fmt.Errorf("entratool home: %w", err)
 }
 
 // Update applies fn to the current file content under an exclusive lock and writes the
@@ -56,7 +79,7 @@ func (s *Store) Load() (*Config, error) {
 // result does not validate, the file is left as it was.
 func (s *Store) Update(ctx context.Context, fn func(*Config) error) error {
 	if err := fsutil.EnsurePrivateDir(s.Home); err != nil {
-		return err
+		return homeError(err)
 	}
 	path := s.Path()
 	unlock, err := fsutil.Lock(ctx, path+".lock")

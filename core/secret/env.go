@@ -3,6 +3,7 @@ package secret
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // Env reads secrets from ENTRATOOL_CERT_PASSWORD and ENTRATOOL_CLIENT_SECRET, for CI and
@@ -53,4 +54,11 @@ func (e *Env) Delete(_ context.Context, key string) error {
 		return err
 	}
 	return fmt.Errorf("the env secret store is read-only: unset %s in your environment instead", name)
+}
+
+// IsSecretEnv reports whether an environment variable carries a secret of the env
+// store, so that processes entratool starts (exec's command, key-store plugins) can be
+// given an environment without it. Case-insensitive, as Windows treats names.
+func IsSecretEnv(name string) bool {
+	return strings.EqualFold(name, EnvCertPassword) || strings.EqualFold(name, EnvClientSecret)
 }

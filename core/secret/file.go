@@ -22,6 +22,9 @@ type File struct {
 	path string
 }
 
+// maxFileSize bounds secrets.json; a few hundred secrets fit in far less.
+const maxFileSize = 16 << 20
+
 // NewFile returns the file store of an entratool home.
 func NewFile(home string) *File { return &File{path: filepath.Join(home, "secrets.json")} }
 
@@ -45,11 +48,20 @@ func (e *SyntaxError) Error() string {
 
 // load reads the file; a missing file is an empty map.
 func (f *File) load() (map[string]string, error) {
-	data, err := os.ReadFile(f.path)
+	if err := fsutil.CheckDir(filepath.Dir(f.path)); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return map[string]string{}, nil
+		}
+		return nil, err
+	}
+	data, err := fsutil.ReadPrivate(f.path, fsutil.FollowOwnLink, maxFileSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return map[string]string{}, nil
 	}
 	if err != nil {
+		if errors.Is(err, fsutil.ErrUntrusted) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("read secrets: %w", err)
 	}
 	return parseSecrets(f.path, data)
@@ -122,7 +134,7 @@ func (f *File) Set(ctx context.Context, key, value string) error {
 }
 
 func (f *File) Delete(ctx context.Context, key string) error {
-	if _, err := os.Stat(f.path); errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Lstat(f.path); errors.Is(err, fs.ErrNotExist) {
 		return nil // nothing to delete; do not create the home for it
 	}
 	return f.update(ctx, func(m map[string]string) bool {

@@ -73,17 +73,41 @@ func (c *Cache) margin() time.Duration {
 
 func (c *Cache) path(k Key) string { return filepath.Join(c.Dir, "tokens", k.ID()+".json") }
 
-// Entry returns the entry for k whatever its age (nil if none or unreadable).
+// maxEntrySize bounds a cache or memo file; real ones are a few kilobytes.
+const maxEntrySize = 1 << 20
+
+// Entry returns the entry for k whatever its age (nil if none, unreadable, or refused by
+// the trust rules).
 func (c *Cache) Entry(k Key) *Token {
-	data, err := os.ReadFile(c.path(k))
+	t, _ := c.entry(k)
+	return t
+}
+
+// entry is Entry with the reason an existing entry was not used: fsutil.ErrUntrusted
+// when the cache directory or the file fails the trust rules (SPEC §12), so that the
+// caller can warn.
+func (c *Cache) entry(k Key) (*Token, error) {
+	if err := c.CheckDirs(); err != nil {
+		return nil, err
+	}
+	data, err := fsutil.ReadPrivate(c.path(k), fsutil.NoFollow, maxEntrySize)
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	var e cacheEntry
 	if json.Unmarshal(data, &e) != nil || e.Version != 1 || e.Token == nil || e.Key != k {
-		return nil
+		return nil, nil
 	}
-	return e.Token
+	return e.Token, nil
+}
+
+// CheckDirs applies the trust rules to the cache directory and its tokens directory:
+// another user who can write there could plant the token a helper hands to git.
+func (c *Cache) CheckDirs() error {
+	if err := fsutil.CheckDir(c.Dir); err != nil {
+		return err
+	}
+	return fsutil.CheckDir(filepath.Join(c.Dir, "tokens"))
 }
 
 // Get returns the cached token for k if it is valid for longer than the margin.
@@ -126,10 +150,13 @@ func (c *Cache) Delete(k Key) error {
 // deleted or its secret changes). It returns how many entries were removed.
 func (c *Cache) DeleteMatching(match func(Key) bool) (int, error) {
 	dir := filepath.Join(c.Dir, "tokens")
-	ents, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return 0, nil
+	if err := c.CheckDirs(); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return 0, nil
+		}
+		return 0, err
 	}
+	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return 0, err
 	}
@@ -139,7 +166,7 @@ func (c *Cache) DeleteMatching(match func(Key) bool) (int, error) {
 			continue
 		}
 		p := filepath.Join(dir, de.Name())
-		data, err := os.ReadFile(p)
+		data, err := fsutil.ReadPrivate(p, fsutil.NoFollow, maxEntrySize)
 		if err != nil {
 			continue
 		}

@@ -37,7 +37,10 @@ func (m CertMemo) Lookup(path string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	data, err := os.ReadFile(m.file(path))
+	if fsutil.CheckDir(filepath.Dir(m.Dir)) != nil || fsutil.CheckDir(m.Dir) != nil {
+		return "", false
+	}
+	data, err := fsutil.ReadPrivate(m.file(path), fsutil.NoFollow, maxEntrySize)
 	if err != nil {
 		return "", false
 	}

@@ -2,8 +2,11 @@ package tokencache
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/entratool/entratool/core/fsutil"
 )
 
 // Fetch returns the token cached under k, or calls fetch to make one. Across every
@@ -29,16 +32,18 @@ func (c *Cache) Fetch(ctx context.Context, k Key, force bool, fetch func(context
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("waiting for another entratool process to fetch the token: %w", err)
 		}
-		warn(fmt.Sprintf("warning: token cache unavailable (%v); continuing without it", err))
+		warn(cacheWarning(err))
 		return fetch(ctx)
 	}
 	defer unlock()
-	if !force {
-		if t, ok := c.Get(k); ok {
-			return t, nil
-		}
+	stale, err := c.entry(k)
+	if errors.Is(err, fsutil.ErrUntrusted) {
+		// Never read; the fetched token replaces it (rename over the planted file).
+		warn(cacheWarning(err))
 	}
-	stale := c.Entry(k)
+	if !force && stale != nil && c.Fresh(stale) {
+		return stale, nil
+	}
 	t, err := fetch(ctx)
 	if err != nil {
 		if !force && stale != nil && c.Usable(stale) {
@@ -51,4 +56,12 @@ func (c *Cache) Fetch(ctx context.Context, k Key, force bool, fetch func(context
 		warn(fmt.Sprintf("warning: could not write the token cache: %v", err))
 	}
 	return t, nil
+}
+
+// cacheWarning is the one line a command prints when it goes on without the cache.
+func cacheWarning(err error) string {
+	if errors.Is(err, fsutil.ErrUntrusted) {
+		return fmt.Sprintf("warning: not using the token cache: %v (or set ENTRATOOL_CACHE_DIR to a private directory)", err)
+	}
+	return fmt.Sprintf("warning: token cache unavailable (%v); continuing without it", err)
 }
