@@ -425,11 +425,13 @@ func sortedKeys(m map[string]json.RawMessage) []string {
 	return keys
 }
 
-// MarshalJSON encodes the profile with its unknown keys, for `config export` and
-// `config show -o json`.
+// MarshalJSON encodes the profile with its unknown keys, for `config show -o json` and
+// backups, less any secret-bearing field (see WithoutSecrets): what leaves profiles.json
+// never carries a secret, even one a person wrote there.
 func (p *Profile) MarshalJSON() ([]byte, error) {
+	q, _ := p.WithoutSecrets()
 	var b bytes.Buffer
-	writeProfile(&b, p, "")
+	writeProfile(&b, q, "")
 	return b.Bytes(), nil
 }
 
