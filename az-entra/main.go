@@ -22,6 +22,7 @@ import (
 
 	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/core/tokencache"
 	"github.com/entratool/entratool/helpers/azcli"
 )
@@ -137,7 +138,7 @@ func (s *source) Token(ctx context.Context, scope string) (azcli.Token, error) {
 	// Warnings (a certificate near expiry) in az's style.
 	for _, line := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
 		if line = strings.TrimSpace(line); line != "" {
-			fmt.Fprintf(s.stderr, "WARNING: %s\n", strings.TrimPrefix(strings.TrimPrefix(line, "entratool: "), "warning: "))
+			fmt.Fprintf(s.stderr, "WARNING: %s\n", termtext.Escape(strings.TrimPrefix(strings.TrimPrefix(line, "entratool: "), "warning: ")))
 		}
 	}
 	var j struct {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/core/tokencache"
 	"github.com/entratool/entratool/core/version"
 	"github.com/entratool/entratool/helpers/dockercred"
@@ -41,7 +42,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(args) == 1 && (args[0] == "get" || args[0] == "erase" || args[0] == "store") {
 		b, err := io.ReadAll(io.LimitReader(stdin, 1<<20))
 		if err != nil {
-			io.WriteString(stdout, "docker-credential-entra: reading the request: "+err.Error()+"\n")
+			io.WriteString(stdout, "docker-credential-entra: reading the request: "+termtext.Escape(err.Error())+"\n")
 			return dockercred.ExitFailure
 		}
 		in = b

@@ -19,6 +19,7 @@ import (
 
 	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/core/tokencache"
 	"github.com/entratool/entratool/helpers/gitcred"
 )
@@ -37,7 +38,7 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "git-credential-entra: %v\n%s", err, gitcred.Usage)
+		fmt.Fprintf(stderr, "git-credential-entra: %s\n%s", termtext.Escape(err.Error()), gitcred.Usage)
 		return 2
 	}
 	if v := getenv("ENTRATOOL_DEBUG"); v == "1" || v == "true" {
@@ -59,7 +60,7 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 				return gitcred.Profile{}, nil, err
 			}
 			t := &tokens{p: p, cache: tokencache.Open(home, getenv), args: args, stderr: stderr}
-			return gitcred.Profile{Name: p.Name, ClientID: p.ClientID, Hosts: p.GitHosts, Scope: p.GitScope}, t, nil
+			return gitcred.Profile{Name: p.Name, ClientID: p.ClientID, Hosts: p.GitHosts, Scope: p.GitScope, Authority: p.Authority()}, t, nil
 		},
 	}
 	if args.Debug {
@@ -75,7 +76,8 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 	case errors.As(err, &reported):
 		return reported.Code
 	default:
-		fmt.Fprintf(stderr, "git-credential-entra: %v\n", err)
+		// Errors quote servers and certificates: escaped for the terminal git shows them on.
+		fmt.Fprintf(stderr, "git-credential-entra: %s\n", termtext.Escape(err.Error()))
 		return 1
 	}
 }

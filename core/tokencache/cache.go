@@ -98,6 +98,10 @@ func (c *Cache) entry(k Key) (*Token, error) {
 	if json.Unmarshal(data, &e) != nil || e.Version != 1 || e.Token == nil || e.Key != k {
 		return nil, nil
 	}
+	// What is handed to git or kubectl obeys SPEC §12 whatever wrote the file.
+	if CheckServable(e.Token, k.Authority, c.now()) != nil {
+		return nil, nil
+	}
 	return e.Token, nil
 }
 

@@ -4,6 +4,7 @@
 package output
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/core/tokencache"
 	"github.com/entratool/entratool/helpers/azcli"
 	"github.com/entratool/entratool/helpers/envexport"
@@ -33,8 +35,24 @@ type TokenJSON struct {
 	ClientID    string `json:"clientId"`
 }
 
-// Write prints t for p in format f.
+// Check refuses a token that must not be printed or handed to a child process (SPEC
+// §12): characters outside a JWT/base64url token, expired, or expiring more than 48 h
+// from now. The error names the profile's authority.
+func Check(t *tokencache.Token, p *profile.Profile) error {
+	return tokencache.CheckServable(t, p.Authority(), time.Now())
+}
+
+// Write prints t for p in format f, after Check: a refused token prints nothing.
 func Write(w io.Writer, f string, t *tokencache.Token, p *profile.Profile) error {
+	if f == "" {
+		f = "token"
+	}
+	if !Valid(f) {
+		return fmt.Errorf("unknown output %q: use %s", f, Formats)
+	}
+	if err := Check(t, p); err != nil {
+		return err
+	}
 	switch f {
 	case "json":
 		return WriteJSON(w, TokenJSON{
@@ -51,19 +69,26 @@ func Write(w io.Writer, f string, t *tokencache.Token, p *profile.Profile) error
 		}
 		_, err = io.WriteString(w, s)
 		return err
-	case "token", "":
+	default: // "token"
 		_, err := fmt.Fprintln(w, t.AccessToken)
 		return err
 	}
-	return fmt.Errorf("unknown output %q: use %s", f, Formats)
 }
 
-// WriteJSON writes v indented, without HTML escaping.
+// WriteJSON writes v indented, without HTML escaping. DEL, C1 controls and bidi
+// characters, which encoding/json leaves raw, are written as \u escapes: the same
+// values for a JSON reader, and nothing a terminal acts on (certificate subjects come
+// from whoever made the certificate).
 func WriteJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	enc.SetEscapeHTML(false)
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(termtext.JSON(b.Bytes()))
+	return err
 }
 
 // Vars are the variables env and exec set. AZURE_CLIENT_SECRET is never among them:

@@ -9,9 +9,18 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jmespath/go-jmespath"
+
+	"github.com/entratool/entratool/core/tokencache"
 )
+
+// checkToken refuses a token the shim must not print (SPEC §12): the SDKs and Terraform
+// put it in HTTP headers, and scripts into shell variables.
+func checkToken(tok Token, acct Account) error {
+	return tokencache.CheckHandOff(tok.AccessToken, tok.ExpiresOn, acct.Authority, time.Now())
+}
 
 // Write renders v as az renders a command's result (knack's output.py): the value is
 // turned into JSON data, --query (JMESPath) is applied, a null result prints nothing,

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/entratool/entratool/core/termtext"
 )
 
 // Exit codes, as az's: 0 success, 1 failure, 2 usage error (argparse) or a command the
@@ -145,6 +147,9 @@ func getAccessToken(ctx context.Context, c Command, env Env, src Source) (Access
 	if err != nil {
 		return AccessToken{}, err
 	}
+	if err := checkToken(tok, acct); err != nil {
+		return AccessToken{}, err
+	}
 	if checkTID && !strings.EqualFold(tenantOf(tok.AccessToken), c.Tenant) {
 		return AccessToken{}, tenantError(c.Tenant, acct)
 	}
@@ -230,7 +235,9 @@ func fail(stderr io.Writer, err error) int {
 	return ExitFailure
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine is how errors reach stderr: one line, control characters escaped (they quote
+// the engine's messages, which quote servers and certificates).
+func oneLine(s string) string { return termtext.Escape(strings.Join(strings.Fields(s), " ")) }
 
 // passThrough hands the command line, untouched, to the next real program on PATH, or
 // explains the shim's scope and exits 2.
@@ -307,6 +314,9 @@ func RunAzd(ctx context.Context, env Env, src Source) int {
 	}
 	tok, err := src.Token(ctx, scope)
 	if err != nil {
+		return failAzd(env.Stderr, c.Output, err)
+	}
+	if err := checkToken(tok, acct); err != nil {
 		return failAzd(env.Stderr, c.Output, err)
 	}
 	if checkTID && !strings.EqualFold(tenantOf(tok.AccessToken), c.TenantID) {

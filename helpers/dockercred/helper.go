@@ -22,8 +22,12 @@ import (
 	"io"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/docker/docker-credential-helpers/credentials"
+
+	"github.com/entratool/entratool/core/termtext"
+	"github.com/entratool/entratool/core/tokencache"
 )
 
 // Exit codes, as docker-credential-helpers' Serve uses them.
@@ -106,7 +110,8 @@ func Run(ctx context.Context, h *Helper, args []string, in io.Reader, out io.Wri
 		return ExitFailure
 	}
 	if err := credentials.HandleCommand(h.For(ctx), args[0], in, out); err != nil {
-		fmt.Fprintln(out, strings.Join(strings.Fields(err.Error()), " "))
+		// Errors quote the registry's own words: escaped, as docker shows them to people.
+		fmt.Fprintln(out, termtext.Escape(strings.Join(strings.Fields(err.Error()), " ")))
 		return ExitFailure
 	}
 	return ExitOK
@@ -137,6 +142,10 @@ func (s *session) Get(serverURL string) (string, string, error) {
 	}
 	if rt.Token == "" {
 		return "", "", fmt.Errorf("profile %s, registry %s: empty refresh token", p.Name, host)
+	}
+	// The secret goes into docker's JSON, and from there into HTTP headers.
+	if err := tokencache.CheckHandOff(rt.Token, rt.ExpiresOn, "registry "+host, time.Now()); err != nil {
+		return "", "", fmt.Errorf("profile %s: %w", p.Name, err)
 	}
 	s.debug("answering", "registry", host, "profile", p.Name, "expires", rt.ExpiresOn.UTC())
 	return NullUser, rt.Token, nil

@@ -53,17 +53,23 @@ func Format(shell string, vars []Var) (string, error) {
 		case "fish":
 			fmt.Fprintf(&b, "set -gx %s %s;\n", v.Name, fishQuote(v.Value))
 		case "powershell", "pwsh":
-			fmt.Fprintf(&b, "$Env:%s = '%s'\n", v.Name, strings.ReplaceAll(v.Value, "'", "''"))
+			fmt.Fprintf(&b, "$Env:%s = '%s'\n", v.Name, psQuote(v.Value))
 		case "cmd":
-			// cmd.exe has no escape for a quote inside "…", and expands %VAR% and !VAR!.
-			if strings.ContainsAny(v.Value, "\"%!\r\n^") {
+			// cmd.exe has no escape for a quote inside "…", expands %VAR% and !VAR!, and
+			// reads Ctrl-Z (like CR and LF) as a line break in a batch file.
+			if strings.ContainsAny(v.Value, "\"%!^") || hasControl(v.Value) {
 				return "", fmt.Errorf("value of %s has characters cmd.exe cannot carry in set \"NAME=value\"", v.Name)
 			}
 			fmt.Fprintf(&b, "set \"%s=%s\"\r\n", v.Name, v.Value)
 		case "dotenv":
 			fmt.Fprintf(&b, "%s=%s\n", v.Name, dotenvQuote(v.Value))
 		case "github":
-			// $GITHUB_ENV: NAME=value, or the heredoc form for multi-line values.
+			// $GITHUB_ENV: NAME=value, or the heredoc form for multi-line values. A
+			// Windows runner splits lines at \r\n as well as \n, so it would take a final
+			// \r of the value for part of the line break before the delimiter.
+			if strings.HasSuffix(v.Value, "\r") {
+				return "", fmt.Errorf("value of %s ends in a carriage return, which $GITHUB_ENV cannot carry", v.Name)
+			}
 			if strings.ContainsAny(v.Value, "\r\n") {
 				d := delimiter(v.Value)
 				fmt.Fprintf(&b, "%s<<%s\n%s\n%s\n", v.Name, d, v.Value, d)
@@ -76,6 +82,34 @@ func Format(shell string, vars []Var) (string, error) {
 }
 
 func shQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// psQuote escapes s for a PowerShell single-quoted (verbatim) string. PowerShell ends
+// such a string at any single-quote character — ' and the typographic ‘ ’ ‚ ‛
+// (U+2018–U+201B) alike — and reads two in a row as one; so each is doubled, as
+// PowerShell's own CodeGeneration.EscapeSingleQuotedStringContent does.
+func psQuote(s string) string {
+	if !strings.ContainsAny(s, "'\u2018\u2019\u201a\u201b") {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		b.WriteRune(r)
+		if r == '\'' || r >= '\u2018' && r <= '\u201b' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// hasControl reports a C0 control character other than tab, or DEL.
+func hasControl(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
+			return true
+		}
+	}
+	return false
+}
 
 func fishQuote(s string) string {
 	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
@@ -92,11 +126,15 @@ func dotenvPlain(s string) bool {
 	return true
 }
 
+// dotenvQuote double-quotes s with backslash, ", $ and backtick escaped and line breaks
+// written as \n and \r: the dialect of Ruby dotenv, godotenv and docker compose, and,
+// for values without line breaks, of sh sourcing the file (`set -a; . .env`). Plain
+// values stay unquoted, as docker run --env-file, which strips no quotes, needs them.
 func dotenvQuote(s string) string {
 	if dotenvPlain(s) {
 		return s
 	}
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`, "\r", `\r`, "$", `\$`).Replace(s) + `"`
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`, "$", `\$`, "`", "\\`", "\n", `\n`, "\r", `\r`).Replace(s) + `"`
 }
 
 // delimiter picks a heredoc delimiter that does not occur in value. It only has to

@@ -17,6 +17,9 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/entratool/entratool/core/termtext"
+	"github.com/entratool/entratool/core/tokencache"
 )
 
 // API versions of client.authentication.k8s.io this plugin answers.
@@ -198,6 +201,9 @@ type Request struct {
 type Credential struct {
 	Token     string
 	ExpiresOn time.Time
+	// Issuer is the authority that issued Token, for the error when it is refused ("" →
+	// "the authority").
+	Issuer string
 }
 
 // Source mints tokens; the main wires entratool's token pipeline behind it.
@@ -226,7 +232,7 @@ type Env struct {
 // stderr; stdout carries the ExecCredential and nothing else.
 func Run(ctx context.Context, env Env, src Source) int {
 	fail := func(code int, err error) int {
-		fmt.Fprintf(env.Stderr, "kubectl-exec-entra: %s\n", oneLine(err.Error()))
+		fmt.Fprintf(env.Stderr, "kubectl-exec-entra: %s\n", termtext.Escape(oneLine(err.Error())))
 		return code
 	}
 	args, err := ParseArgs(env.Args, env.Stderr)
@@ -251,6 +257,9 @@ func Run(ctx context.Context, env Env, src Source) int {
 		return max(reported.Code, ExitFailure)
 	}
 	if err != nil {
+		return fail(ExitFailure, err)
+	}
+	if err := tokencache.CheckHandOff(c.Token, c.ExpiresOn, c.Issuer, time.Now()); err != nil {
 		return fail(ExitFailure, err)
 	}
 	out, err := Marshal(info.APIVersion, c.Token, c.ExpiresOn)

@@ -7,6 +7,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/entratool/entratool/core/tokencache"
 )
 
 // AzureDevOpsScope is the scope of Azure DevOps (Azure Repos) access tokens: the
@@ -19,6 +21,8 @@ type Profile struct {
 	ClientID string   // sent as the username
 	Hosts    []string // gitHosts; empty → DefaultHosts
 	Scope    string   // gitScope; empty → AzureDevOpsScope
+	// Authority issued the profile's tokens; it names the culprit when a token is refused.
+	Authority string
 }
 
 // Tokens is the token pipeline of the profile (the main wires core/token into it).
@@ -93,6 +97,11 @@ func (h *Helper) get(ctx context.Context, in io.Reader, out io.Writer) error {
 	}
 	if tok == "" {
 		return fmt.Errorf("profile %s: empty token for %s", p.Name, req.Host)
+	}
+	// The token becomes a line of git's credential protocol: a line break in it would
+	// add attributes of the server's choosing.
+	if err := tokencache.CheckHandOff(tok, exp, p.Authority, time.Now()); err != nil {
+		return fmt.Errorf("profile %s: token for %s: %w", p.Name, req.Host, err)
 	}
 	var resp Response
 	if h.Bearer && req.HasCapability("authtype") {

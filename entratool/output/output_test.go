@@ -1,0 +1,59 @@
+package output
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/tokencache"
+)
+
+func testProfile() *profile.Profile {
+	return &profile.Profile{Name: "p", ClientID: "12345678-1234-1234-1234-123456789abc", TenantID: "87654321-4321-4321-4321-cba987654321", AuthorityHost: "https://login.example.test"}
+}
+
+// A token that breaks the rules of SPEC §12 prints nothing in any format, and the
+// error names the authority.
+func TestWriteRefusesBadTokens(t *testing.T) {
+	p := testProfile()
+	now := time.Now()
+	for _, tok := range []*tokencache.Token{
+		{AccessToken: "a.b.c'; touch pwned; '", ExpiresOn: now.Add(time.Hour)},
+		{AccessToken: "a.b.c\u2019", ExpiresOn: now.Add(time.Hour)},
+		{AccessToken: "a.b.c\nexport X=1", ExpiresOn: now.Add(time.Hour)},
+		{AccessToken: "a.b.c $(id)", ExpiresOn: now.Add(time.Hour)},
+		{AccessToken: "a.b.c", ExpiresOn: now.Add(-100 * time.Second)},
+		{AccessToken: "a.b.c", ExpiresOn: now},
+		{AccessToken: "a.b.c", ExpiresOn: now.AddDate(247, 0, 0)},
+		{AccessToken: "", ExpiresOn: now.Add(time.Hour)},
+	} {
+		for _, f := range []string{"token", "json", "az", "env"} {
+			var out bytes.Buffer
+			err := Write(&out, f, tok, p)
+			if err == nil || out.Len() != 0 {
+				t.Fatalf("%q -o %s: printed %q, %v", tok.AccessToken, f, out.String(), err)
+			}
+			if !strings.Contains(err.Error(), p.Authority()) {
+				t.Fatalf("%q: error does not name the authority: %v", tok.AccessToken, err)
+			}
+		}
+	}
+	var out bytes.Buffer
+	good := &tokencache.Token{AccessToken: "eyJ0.eyJ1.c2ln-_~+/=", ExpiresOn: now.Add(time.Hour)}
+	if err := Write(&out, "env", good, p); err != nil || !strings.Contains(out.String(), "export ENTRA_ACCESS_TOKEN='eyJ0.eyJ1.c2ln-_~+/='\n") {
+		t.Fatalf("good token: %q %v", out.String(), err)
+	}
+}
+
+func TestWriteJSONEscapesTerminalControls(t *testing.T) {
+	var out bytes.Buffer
+	if err := WriteJSON(&out, map[string]string{"subject": "CN=a\x1b[31m\u202e\u0085\x7f<b>&"}); err != nil {
+		t.Fatal(err)
+	}
+	want := "{\n  \"subject\": \"CN=a\\u001b[31m\\u202e\\u0085\\u007f<b>&\"\n}\n"
+	if out.String() != want {
+		t.Fatalf("got %q, want %q", out.String(), want)
+	}
+}
