@@ -3,8 +3,12 @@
 //
 // Files are recognised by content, not extension: PKCS#12 (binary or base64 text, as Key
 // Vault exports it) and PEM (certificate blocks plus a PKCS#1, PKCS#8 or encrypted PKCS#8
-// key). PKCS#12 goes through software.sslmate.com/src/go-pkcs12 because
-// golang.org/x/crypto/pkcs12 reads none of the files OpenSSL 3 or current Windows write.
+// key). PKCS#12 is decoded by internal/pkcs12, a fork of software.sslmate.com/src/go-pkcs12
+// (golang.org/x/crypto/pkcs12 reads none of the files OpenSSL 3 or current Windows write)
+// that bounds the key-derivation work a file can ask for (SPEC §12).
+//
+// Decoding takes a context: key derivations stop when it ends, so a slow file cannot
+// outlast the command's --timeout.
 //
 // Only RSA keys are accepted: Entra's client assertions are RSA signatures (PS256/RS256).
 // Load does not judge validity dates, so that `cert inspect` can still show an expired
@@ -16,6 +20,7 @@ package cert
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/x509"
 	"encoding/base64"
@@ -24,6 +29,8 @@ import (
 	"io"
 	"io/fs"
 	"os"
+
+	"github.com/entratool/entratool/core/cert/internal/pkcs12"
 )
 
 // Credential is a certificate with its private key.
@@ -53,6 +60,26 @@ var (
 // maxFileSize bounds what Load reads: real certificate files are a few KiB, and a
 // mistaken path such as /dev/zero must not exhaust memory.
 const maxFileSize = 16 << 20
+
+// maxIterations bounds each key derivation a file can ask for (PKCS#12 MAC and PBES1,
+// PBKDF2 in PBES2 and PBMAC1, encrypted PKCS#8 keys). OpenSSL and Windows write about
+// 2000 and current guidance tops out near 1.3 million; the bound keeps a corrupt or
+// hostile file from stalling a credential helper for minutes (SPEC §12).
+const maxIterations = 2_000_000
+
+// maxKDFWork bounds one decode's derivations together, in iterations × output blocks.
+// A legacy file (RC2 certificates, 3DES key, SHA-1 MAC) does six blocks' worth, seven
+// with an empty password: this lets it, and anything real, use the full per-count cap,
+// while a file crafted to chain many derivations is refused before the first.
+const maxKDFWork = 8 * maxIterations
+
+// maxCertificates bounds the certificates in one file: a leaf and its CAs are a handful,
+// and the bound keeps parsing and chain assembly small (SPEC §12).
+const maxCertificates = 100
+
+func newBudget(ctx context.Context) *pkcs12.Budget {
+	return pkcs12.NewBudget(ctx, maxIterations, maxKDFWork)
+}
 
 // certError carries a complete user-facing message while errors.Is still finds the
 // sentinel (and, when there is one, the underlying cause).
@@ -99,13 +126,13 @@ func prefix(name string) string {
 }
 
 // Load reads a PFX/P12 or PEM file (detected by content, not extension) with password
-// ("" = none).
-func Load(path, password string) (*Credential, error) {
+// ("" = none). Decoding gives up when ctx ends, with an error naming the file.
+func Load(ctx context.Context, path, password string) (*Credential, error) {
 	data, err := readLimited(path)
 	if err != nil {
 		return nil, err
 	}
-	c, err := parse(data, password, path)
+	c, err := parse(newBudget(ctx), data, password, path)
 	if err != nil {
 		return nil, err
 	}
@@ -144,17 +171,59 @@ func unwrapPathError(err error) error {
 // parse dispatches on content. PEM is recognised by its armour anywhere in the file
 // (openssl writes "Bag Attributes" text before it); DER starts with a SEQUENCE; anything
 // else may be a base64-encoded PFX, which is how Key Vault hands certificates out.
-func parse(data []byte, password, name string) (*Credential, error) {
+func parse(b *pkcs12.Budget, data []byte, password, name string) (*Credential, error) {
 	if bytes.Contains(data, []byte("-----BEGIN ")) {
-		return parsePEM(data, password, name)
+		return parsePEM(b, data, password, name)
 	}
 	if len(data) > 0 && data[0] == 0x30 {
-		return parseDER(data, password, name)
+		return parseDER(b, data, password, name)
 	}
 	if der, ok := decodeBase64(data); ok && len(der) > 0 && der[0] == 0x30 {
-		return parseDER(der, password, name)
+		return parseDER(b, der, password, name)
 	}
 	return nil, notCertFile(name)
+}
+
+// limitError words the refusals of SPEC §12 (too much key-derivation work, too many
+// certificates, the context ending), or returns nil for any other error.
+func limitError(err error, name string) error {
+	var (
+		iter  *pkcs12.IterationsError
+		work  *pkcs12.WorkError
+		certs *pkcs12.TooManyCertificatesError
+	)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return newErr(context.DeadlineExceeded, nil,
+			"%s could not be decoded within the timeout; raise --timeout, or re-export the file with the defaults", certName(name))
+	case errors.Is(err, context.Canceled):
+		return newErr(context.Canceled, nil, "decoding %s was cancelled", certName(name))
+	case errors.As(err, &iter):
+		return newErr(ErrFormat, nil, "%skey derivation asks for %s iterations, more than the %d accepted; re-export the file with the defaults",
+			prefix(name), pkcs12.FormatCount(iter.Count), iter.Max)
+	case errors.As(err, &work):
+		return newErr(ErrFormat, nil, "%skey derivation would take %d iterations in all, more than the %d accepted; re-export the file with the defaults",
+			prefix(name), work.Work, work.Max)
+	case errors.As(err, &certs):
+		least := ""
+		if certs.AtLeast {
+			least = "at least "
+		}
+		return tooManyCertificates(name, least, certs.Count)
+	}
+	return nil
+}
+
+func tooManyCertificates(name, least string, n int) error {
+	return newErr(ErrFormat, nil, "%sthe file holds %s%d certificates, more than the %d accepted; keep only the certificate and the CAs that issued it",
+		prefix(name), least, n, maxCertificates)
+}
+
+func certName(name string) string {
+	if name == "" {
+		return "the certificate"
+	}
+	return "certificate " + name
 }
 
 func notCertFile(name string) error {
@@ -182,8 +251,8 @@ func decodeBase64(data []byte) ([]byte, bool) {
 
 // parseDER handles binary input: a PKCS#12 file, or — to give a better error than
 // "not a certificate file" — a lone DER certificate or key.
-func parseDER(der []byte, password, name string) (*Credential, error) {
-	c, err := parsePFX(der, password, name)
+func parseDER(b *pkcs12.Budget, der []byte, password, name string) (*Credential, error) {
+	c, err := parsePFX(b, der, password, name)
 	if err == nil || !errors.Is(err, ErrFormat) {
 		return c, err
 	}

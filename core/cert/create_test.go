@@ -70,7 +70,7 @@ func TestCreateWriteLoad(t *testing.T) {
 			if err != nil || fi.Mode().Perm() != 0o600 {
 				t.Fatalf("mode %v, %v", fi.Mode(), err)
 			}
-			got, err := Load(path, testPassword)
+			got, err := Load(t.Context(), path, testPassword)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -184,7 +184,7 @@ func TestEncodePFXChainAndErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := ParsePFX(data, "")
+	got, err := ParsePFX(t.Context(), data, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,10 @@
 package cert
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/des"
-	"crypto/pbkdf2"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -14,31 +14,62 @@ import (
 	"encoding/pem"
 	"fmt"
 	"hash"
+	"math/big"
 	"strings"
+
+	"github.com/entratool/entratool/core/cert/internal/pkcs12"
 )
 
 // ParsePEM decodes PEM text holding CERTIFICATE blocks and one private key: PKCS#1
 // "RSA PRIVATE KEY", PKCS#8 "PRIVATE KEY" or PBES2-encrypted PKCS#8 "ENCRYPTED PRIVATE
 // KEY" (what OpenSSL 3 writes by default). Text between blocks, such as the "Bag
 // Attributes" openssl prints, is ignored. Legacy "Proc-Type: 4,ENCRYPTED" keys are
-// refused with the command that converts them.
-func ParsePEM(data []byte, password string) (*Credential, error) {
-	return parsePEM(data, password, "")
+// refused with the command that converts them. Key derivation stops when ctx ends.
+func ParsePEM(ctx context.Context, data []byte, password string) (*Credential, error) {
+	return parsePEM(newBudget(ctx), data, password, "")
 }
 
-func parsePEM(data []byte, password, name string) (*Credential, error) {
+func isCertBlock(t string) bool { return t == "CERTIFICATE" || t == "X509 CERTIFICATE" }
+
+func isKeyBlock(t string) bool {
+	return t == "RSA PRIVATE KEY" || t == "PRIVATE KEY" || t == "ENCRYPTED PRIVATE KEY"
+}
+
+func parsePEM(b *pkcs12.Budget, data []byte, password, name string) (*Credential, error) {
+	if err := b.Err(); err != nil {
+		return nil, limitError(err, name)
+	}
+	// Blocks are counted before any is parsed, so an oversized file is refused for
+	// the price of its base64, and a second key before the first is decrypted.
 	var (
-		certs []*x509.Certificate
-		key   any
-		keys  int
+		blocks        []*pem.Block
+		nCerts, nKeys int
 	)
-	rest := data
-	for {
+	for rest := data; ; {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
 		if block == nil {
 			break
 		}
+		switch {
+		case isCertBlock(block.Type):
+			nCerts++
+		case isKeyBlock(block.Type):
+			nKeys++
+		}
+		blocks = append(blocks, block)
+	}
+	if nCerts > maxCertificates {
+		return nil, tooManyCertificates(name, "", nCerts)
+	}
+	if nKeys > 1 {
+		return nil, newErr(ErrFormat, nil, "%smore than one private key; keep only the certificate's key in the file", prefix(name))
+	}
+	var (
+		certs []*x509.Certificate
+		key   any
+	)
+	for _, block := range blocks {
 		switch block.Type {
 		case "CERTIFICATE", "X509 CERTIFICATE":
 			c, err := x509.ParseCertificate(block.Bytes)
@@ -47,11 +78,7 @@ func parsePEM(data []byte, password, name string) (*Credential, error) {
 			}
 			certs = append(certs, c)
 		case "RSA PRIVATE KEY", "PRIVATE KEY", "ENCRYPTED PRIVATE KEY":
-			keys++
-			if keys > 1 {
-				return nil, newErr(ErrFormat, nil, "%smore than one private key; keep only the certificate's key in the file", prefix(name))
-			}
-			k, err := parsePEMKey(block, password, name)
+			k, err := parsePEMKey(b, block, password, name)
 			if err != nil {
 				return nil, err
 			}
@@ -84,7 +111,7 @@ func parsePEM(data []byte, password, name string) (*Credential, error) {
 	return assemble(signer, certs, name)
 }
 
-func parsePEMKey(block *pem.Block, password, name string) (any, error) {
+func parsePEMKey(b *pkcs12.Budget, block *pem.Block, password, name string) (any, error) {
 	if _, legacy := block.Headers["DEK-Info"]; legacy || block.Headers["Proc-Type"] == "4,ENCRYPTED" {
 		return nil, newErr(ErrFormat, nil,
 			"%slegacy encrypted PEM keys (Proc-Type: 4,ENCRYPTED) are not supported; convert the key: openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD.pem -out NEW.pem",
@@ -104,7 +131,7 @@ func parsePEMKey(block *pem.Block, password, name string) (any, error) {
 			return nil, newErr(ErrBadPassword, nil,
 				"invalid certificate password%s (the private key is encrypted and no password was given)", forName(name))
 		}
-		der, err := decryptPKCS8(block.Bytes, password, name)
+		der, err := decryptPKCS8(b, block.Bytes, password, name)
 		if err != nil {
 			return nil, err
 		}
@@ -143,7 +170,7 @@ type pbes2Params struct {
 
 type pbkdf2Params struct {
 	Salt       []byte
-	Iterations int
+	Iterations *big.Int                 // not int: a count too large for one is refused as such
 	KeyLength  int                      `asn1:"optional"`
 	PRF        pkix.AlgorithmIdentifier `asn1:"optional"`
 }
@@ -152,16 +179,6 @@ var (
 	oidPBES2  = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 13}
 	oidPBKDF2 = asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5, 12}
 )
-
-// maxIterations bounds the key-derivation work a file can ask for (PKCS#12 MAC and
-// PBE, PBKDF2 in PBES2 and PBMAC1). OpenSSL and Windows write about 2000 and current
-// guidance tops out near 1.3 million; the bound keeps a corrupt or hostile file from
-// stalling a credential helper for minutes.
-const maxIterations = 2_000_000
-
-func tooManyIterations(name string, n int64) error {
-	return newErr(ErrFormat, nil, "%skey derivation asks for %d iterations, more than the %d accepted; re-export the file with the defaults", prefix(name), n, maxIterations)
-}
 
 func prfFor(oid asn1.ObjectIdentifier) (func() hash.Hash, bool) {
 	switch {
@@ -193,12 +210,12 @@ func cipherFor(oid asn1.ObjectIdentifier) (newBlock func([]byte) (cipher.Block, 
 	return nil, 0, false
 }
 
-// decryptPKCS8 implements PBES2 with PBKDF2 and AES-CBC or DES-EDE3-CBC on the standard
-// library (crypto/pbkdf2 since Go 1.24). github.com/youmark/pkcs8, the usual package for
-// it, panics on malformed input (wrong IV length, ragged ciphertext), skips the padding
-// check and has no bound on iterations — and this parser reads whatever file a user
-// points it at.
-func decryptPKCS8(der []byte, password, name string) ([]byte, error) {
+// decryptPKCS8 implements PBES2 with PBKDF2 and AES-CBC or DES-EDE3-CBC, the derivation
+// on the same budget as PKCS#12's (bounded, interruptible). github.com/youmark/pkcs8, the
+// usual package for it, panics on malformed input (wrong IV length, ragged ciphertext),
+// skips the padding check and has no bound on iterations — and this parser reads
+// whatever file a user points it at.
+func decryptPKCS8(b *pkcs12.Budget, der []byte, password, name string) ([]byte, error) {
 	malformed := func(what string) error {
 		return newErr(ErrFormat, nil, "%smalformed encrypted private key (%s)", prefix(name), what)
 	}
@@ -229,11 +246,15 @@ func decryptPKCS8(der []byte, password, name string) ([]byte, error) {
 	if !ok {
 		return nil, unsupported("with PRF " + kdf.PRF.Algorithm.String())
 	}
-	if kdf.Iterations < 1 {
-		return nil, malformed(fmt.Sprintf("iteration count %d", kdf.Iterations))
+	if kdf.Iterations == nil || kdf.Iterations.Sign() <= 0 {
+		return nil, malformed(fmt.Sprintf("iteration count %v", kdf.Iterations))
 	}
-	if kdf.Iterations > maxIterations {
-		return nil, tooManyIterations(name, int64(kdf.Iterations))
+	iterations, err := b.CheckCount(kdf.Iterations)
+	if err != nil {
+		if lerr := limitError(err, name); lerr != nil {
+			return nil, lerr
+		}
+		return nil, malformed("iteration count")
 	}
 	newBlock, keyLen, ok := cipherFor(params.Scheme.Algorithm)
 	if !ok {
@@ -246,20 +267,34 @@ func decryptPKCS8(der []byte, password, name string) ([]byte, error) {
 	if rest, err := asn1.Unmarshal(params.Scheme.Parameters.FullBytes, &iv); err != nil || len(rest) != 0 {
 		return nil, malformed("IV")
 	}
-	key, err := pbkdf2.Key(prf, password, kdf.Salt, kdf.Iterations, keyLen)
-	if err != nil {
-		return nil, malformed("key derivation")
-	}
-	block, err := newBlock(key)
+	// The shapes need no key to check: refuse them before deriving one.
+	probe, err := newBlock(make([]byte, keyLen))
 	if err != nil {
 		return nil, malformed("cipher")
 	}
-	bs := block.BlockSize()
+	bs := probe.BlockSize()
 	if len(iv) != bs {
 		return nil, malformed("IV length")
 	}
 	if len(info.Data) == 0 || len(info.Data)%bs != 0 {
 		return nil, malformed("ciphertext length")
+	}
+	if err := b.Reserve(pkcs12.PBKDF2Work(prf, iterations, keyLen)); err != nil {
+		if lerr := limitError(err, name); lerr != nil {
+			return nil, lerr
+		}
+		return nil, malformed("key derivation")
+	}
+	key, err := b.PBKDF2(prf, []byte(password), kdf.Salt, iterations, keyLen)
+	if err != nil {
+		if lerr := limitError(err, name); lerr != nil {
+			return nil, lerr
+		}
+		return nil, malformed("key derivation")
+	}
+	block, err := newBlock(key)
+	if err != nil {
+		return nil, malformed("cipher")
 	}
 	plain := make([]byte, len(info.Data))
 	cipher.NewCBCDecrypter(block, iv).CryptBlocks(plain, info.Data)

@@ -48,7 +48,7 @@ func (v *vectors) run(t *testing.T, args ...string) { openssl(t, v.dir, args...)
 // the subjects of the chain.
 func (v *vectors) check(t *testing.T, file, password, wantLeafFile string, wantChain ...string) *Credential {
 	t.Helper()
-	c, err := Load(v.path(file), password)
+	c, err := Load(t.Context(), v.path(file), password)
 	if err != nil {
 		t.Fatalf("Load(%s): %v", file, err)
 	}
@@ -79,7 +79,7 @@ func (v *vectors) check(t *testing.T, file, password, wantLeafFile string, wantC
 
 func (v *vectors) wrongPassword(t *testing.T, file string) {
 	t.Helper()
-	_, err := Load(v.path(file), wrongPassword)
+	_, err := Load(t.Context(), v.path(file), wrongPassword)
 	assertErr(t, err, ErrBadPassword, "invalid certificate password for "+v.path(file))
 }
 
@@ -99,7 +99,7 @@ func TestPFXVectors(t *testing.T) {
 		}
 		v.check(t, "default.pfx", testPassword, "cert.pem", "entratool-test")
 		v.wrongPassword(t, "default.pfx")
-		_, err := Load(v.path("default.pfx"), "")
+		_, err := Load(t.Context(), v.path("default.pfx"), "")
 		assertErr(t, err, ErrBadPassword, "invalid certificate password for "+v.path("default.pfx")+
 			" (the file is password-protected and no password was given)")
 	})
@@ -130,7 +130,7 @@ func TestPFXVectors(t *testing.T) {
 	})
 	t.Run("encrypted without MAC is refused clearly", func(t *testing.T) {
 		export(t, "nomac.pfx", testPassword, "-nomac")
-		_, err := Load(v.path("nomac.pfx"), testPassword)
+		_, err := Load(t.Context(), v.path("nomac.pfx"), testPassword)
 		assertErr(t, err, ErrFormat, v.path("nomac.pfx")+
 			": PKCS#12 files with a password but no integrity MAC are not supported; re-export with a MAC (omit -nomac)")
 	})
@@ -150,7 +150,7 @@ func TestPFXVectors(t *testing.T) {
 		const pw = "Pässwörd-ß€"
 		export(t, "utf8.pfx", pw)
 		v.check(t, "utf8.pfx", pw, "cert.pem", "entratool-test")
-		_, err := Load(v.path("utf8.pfx"), "Passwort")
+		_, err := Load(t.Context(), v.path("utf8.pfx"), "Passwort")
 		assertErr(t, err, ErrBadPassword, "")
 	})
 	t.Run("base64 text as Key Vault exports it", func(t *testing.T) {
@@ -192,7 +192,7 @@ func TestPFXVectors(t *testing.T) {
 	})
 	t.Run("MAC sha384 is refused with a way out", func(t *testing.T) {
 		export(t, "sha384.pfx", testPassword, "-macalg", "sha384")
-		_, err := Load(v.path("sha384.pfx"), testPassword)
+		_, err := Load(t.Context(), v.path("sha384.pfx"), testPassword)
 		assertErr(t, err, ErrFormat, "")
 		if !strings.Contains(err.Error(), "openssl pkcs12 -in OLD.pfx -nodes | openssl pkcs12 -export -out NEW.pfx") {
 			t.Errorf("no conversion hint in %q", err)
@@ -201,11 +201,11 @@ func TestPFXVectors(t *testing.T) {
 	t.Run("ParsePFX without a path", func(t *testing.T) {
 		export(t, "bytes.pfx", testPassword)
 		data := readFile(t, v.path("bytes.pfx"))
-		c, err := ParsePFX(data, testPassword)
+		c, err := ParsePFX(t.Context(), data, testPassword)
 		if err != nil || !sameKey(c, sharedKey(t)) || c.Path != "" {
 			t.Fatalf("ParsePFX: %v", err)
 		}
-		_, err = ParsePFX(data, wrongPassword)
+		_, err = ParsePFX(t.Context(), data, wrongPassword)
 		assertErr(t, err, ErrBadPassword, "invalid certificate password")
 	})
 }
@@ -274,7 +274,7 @@ func TestPEMVectors(t *testing.T) {
 			cat(t, enc.file, "cert.pem", "k-"+enc.file)
 			v.check(t, enc.file, testPassword, "cert.pem", "entratool-test")
 			v.wrongPassword(t, enc.file)
-			_, err := Load(v.path(enc.file), "")
+			_, err := Load(t.Context(), v.path(enc.file), "")
 			assertErr(t, err, ErrBadPassword, "invalid certificate password for "+v.path(enc.file)+
 				" (the private key is encrypted and no password was given)")
 		})
@@ -295,14 +295,14 @@ func TestPEMVectors(t *testing.T) {
 	t.Run("legacy Proc-Type encrypted key is refused with the fix", func(t *testing.T) {
 		v.run(t, "rsa", "-in", "key.pem", "-aes256", "-traditional", "-passout", "pass:"+testPassword, "-out", "legacy-key.pem")
 		cat(t, "legacy.pem", "cert.pem", "legacy-key.pem")
-		_, err := Load(v.path("legacy.pem"), testPassword)
+		_, err := Load(t.Context(), v.path("legacy.pem"), testPassword)
 		assertErr(t, err, ErrFormat, v.path("legacy.pem")+
 			": legacy encrypted PEM keys (Proc-Type: 4,ENCRYPTED) are not supported; convert the key: openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD.pem -out NEW.pem")
 	})
 	t.Run("PBES1 encrypted PKCS#8 is refused with the fix", func(t *testing.T) {
 		v.run(t, "pkcs8", "-topk8", "-v1", "PBE-SHA1-3DES", "-in", "key.pem", "-out", "pbes1-key.pem", "-passout", "pass:"+testPassword)
 		cat(t, "pbes1.pem", "cert.pem", "pbes1-key.pem")
-		_, err := Load(v.path("pbes1.pem"), testPassword)
+		_, err := Load(t.Context(), v.path("pbes1.pem"), testPassword)
 		assertErr(t, err, ErrFormat, "")
 		if !strings.Contains(err.Error(), "is not supported; re-encrypt the key: openssl pkcs8 -topk8 -v2 aes-256-cbc") {
 			t.Errorf("unexpected text %q", err)
@@ -311,11 +311,11 @@ func TestPEMVectors(t *testing.T) {
 	t.Run("ParsePEM without a path", func(t *testing.T) {
 		v.run(t, "pkcs8", "-topk8", "-in", "key.pem", "-out", "k-both.pem", "-passout", "pass:"+testPassword)
 		cat(t, "both.pem", "cert.pem", "k-both.pem")
-		c, err := ParsePEM(readFile(t, v.path("both.pem")), testPassword)
+		c, err := ParsePEM(t.Context(), readFile(t, v.path("both.pem")), testPassword)
 		if err != nil || !sameKey(c, sharedKey(t)) {
 			t.Fatalf("ParsePEM: %v", err)
 		}
-		_, err = ParsePEM(readFile(t, v.path("both.pem")), wrongPassword)
+		_, err = ParsePEM(t.Context(), readFile(t, v.path("both.pem")), wrongPassword)
 		assertErr(t, err, ErrBadPassword, "invalid certificate password")
 	})
 }
@@ -326,67 +326,67 @@ func TestErrors(t *testing.T) {
 	p := v.path
 
 	t.Run("missing file", func(t *testing.T) {
-		_, err := Load(p("nope.pfx"), testPassword)
+		_, err := Load(t.Context(), p("nope.pfx"), testPassword)
 		assertErr(t, err, ErrNotFound, "certificate not found: "+p("nope.pfx"))
 		if !errors.Is(err, os.ErrNotExist) {
 			t.Error("the os error is not wrapped")
 		}
 	})
 	t.Run("directory", func(t *testing.T) {
-		_, err := Load(v.dir, "")
+		_, err := Load(t.Context(), v.dir, "")
 		if err == nil || !strings.Contains(err.Error(), "is a directory") {
 			t.Fatalf("got %v", err)
 		}
 	})
 	t.Run("ECDSA key in PFX", func(t *testing.T) {
 		v.run(t, "pkcs12", "-export", "-in", "ca.pem", "-inkey", "ca.key", "-out", "ec.pfx", "-passout", "pass:"+testPassword)
-		_, err := Load(p("ec.pfx"), testPassword)
+		_, err := Load(t.Context(), p("ec.pfx"), testPassword)
 		assertErr(t, err, ErrUnsupportedKey, "unsupported key type ECDSA in "+p("ec.pfx")+" (Entra client assertions need RSA)")
 	})
 	t.Run("ECDSA key in PEM, PKCS#8 and SEC1", func(t *testing.T) {
 		writeFile(t, p("ec8.pem"), append(readFile(t, p("ca.pem")), readFile(t, p("ca.key"))...))
-		_, err := Load(p("ec8.pem"), "")
+		_, err := Load(t.Context(), p("ec8.pem"), "")
 		assertErr(t, err, ErrUnsupportedKey, "unsupported key type ECDSA in "+p("ec8.pem")+" (Entra client assertions need RSA)")
 		v.run(t, "ec", "-in", "ca.key", "-out", "ca-sec1.key")
 		writeFile(t, p("ec1.pem"), append(readFile(t, p("ca.pem")), readFile(t, p("ca-sec1.key"))...))
-		_, err = Load(p("ec1.pem"), "")
+		_, err = Load(t.Context(), p("ec1.pem"), "")
 		assertErr(t, err, ErrUnsupportedKey, "unsupported key type ECDSA in "+p("ec1.pem")+" (Entra client assertions need RSA)")
 	})
 	t.Run("certificate-only PFX", func(t *testing.T) {
 		v.run(t, "pkcs12", "-export", "-nokeys", "-in", "cert.pem", "-out", "certonly.pfx", "-passout", "pass:"+testPassword)
-		_, err := Load(p("certonly.pfx"), testPassword)
+		_, err := Load(t.Context(), p("certonly.pfx"), testPassword)
 		assertErr(t, err, ErrNoKey, "no private key in "+p("certonly.pfx")+" (it holds only certificates; export the PFX with its private key)")
 	})
 	t.Run("certificate-only PEM and DER", func(t *testing.T) {
-		_, err := Load(p("cert.pem"), "")
+		_, err := Load(t.Context(), p("cert.pem"), "")
 		assertErr(t, err, ErrNoKey, "no private key in "+p("cert.pem")+" (it holds only certificates; append the key: cat cert.pem key.pem > both.pem)")
 		v.run(t, "x509", "-in", "cert.pem", "-outform", "DER", "-out", "cert.cer")
-		_, err = Load(p("cert.cer"), "")
+		_, err = Load(t.Context(), p("cert.cer"), "")
 		assertErr(t, err, ErrNoKey, "no private key in "+p("cert.cer")+" (it holds only a DER certificate)")
 	})
 	t.Run("key-only PEM", func(t *testing.T) {
-		_, err := Load(p("key.pem"), "")
+		_, err := Load(t.Context(), p("key.pem"), "")
 		assertErr(t, err, ErrNoCertificate, "no certificate in "+p("key.pem")+" (it holds only a private key; append the certificate: cat cert.pem key.pem > both.pem)")
 	})
 	t.Run("key of another certificate", func(t *testing.T) {
 		writeFile(t, p("mismatch.pem"), append(readFile(t, p("ca.pem")), readFile(t, p("key.pem"))...))
-		_, err := Load(p("mismatch.pem"), "")
+		_, err := Load(t.Context(), p("mismatch.pem"), "")
 		assertErr(t, err, ErrKeyMismatch, "the private key in "+p("mismatch.pem")+" matches none of its 1 certificate(s)")
 	})
 	t.Run("garbage, empty, truncated", func(t *testing.T) {
 		writeFile(t, p("garbage.pfx"), []byte("this is not a certificate\x00\x01\x02"))
-		_, err := Load(p("garbage.pfx"), testPassword)
+		_, err := Load(t.Context(), p("garbage.pfx"), testPassword)
 		assertErr(t, err, ErrFormat, p("garbage.pfx")+": not a PKCS#12 or PEM certificate file")
 		writeFile(t, p("empty.pfx"), nil)
-		_, err = Load(p("empty.pfx"), testPassword)
+		_, err = Load(t.Context(), p("empty.pfx"), testPassword)
 		assertErr(t, err, ErrFormat, p("empty.pfx")+": not a PKCS#12 or PEM certificate file")
 		v.run(t, "pkcs12", "-export", "-in", "cert.pem", "-inkey", "key.pem", "-out", "full.pfx", "-passout", "pass:"+testPassword)
 		full := readFile(t, p("full.pfx"))
 		writeFile(t, p("half.pfx"), full[:len(full)/2])
-		_, err = Load(p("half.pfx"), testPassword)
+		_, err = Load(t.Context(), p("half.pfx"), testPassword)
 		assertErr(t, err, ErrFormat, p("half.pfx")+": not a PKCS#12 or PEM certificate file")
 		writeFile(t, p("junk.pem"), []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"))
-		_, err = Load(p("junk.pem"), "")
+		_, err = Load(t.Context(), p("junk.pem"), "")
 		assertErr(t, err, ErrFormat, "")
 		if !strings.HasPrefix(err.Error(), p("junk.pem")+": certificate 1 is malformed: ") {
 			t.Errorf("got %q", err)
@@ -394,7 +394,7 @@ func TestErrors(t *testing.T) {
 	})
 	t.Run("two keys", func(t *testing.T) {
 		writeFile(t, p("twokeys.pem"), bytes.Join([][]byte{readFile(t, p("cert.pem")), readFile(t, p("key.pem")), readFile(t, p("key.pem"))}, nil))
-		_, err := Load(p("twokeys.pem"), "")
+		_, err := Load(t.Context(), p("twokeys.pem"), "")
 		assertErr(t, err, ErrFormat, p("twokeys.pem")+": more than one private key; keep only the certificate's key in the file")
 	})
 }
