@@ -70,6 +70,10 @@ type Fault struct {
 	Delay      time.Duration // sleep before answering (respecting the request's context); alone, the request then proceeds normally
 	Drop       bool          // hijack and close the connection without a response
 	Body       string        // raw body (e.g. truncated or non-JSON) instead of the default Entra-style error JSON
+	// Redirect, when set, answers with this Location and no body, as an authority moved
+	// (or a hostile proxy) would: HTTP 307 unless Status is another 3xx code. A client
+	// that follows it re-posts the client secret or assertion to Location.
+	Redirect string
 }
 
 // Emulator is a running authority. Its methods are safe for concurrent use.
@@ -98,6 +102,8 @@ type Emulator struct {
 	faults    []Fault
 	permanent *Fault
 	servers   []*Server
+	// metadataRedirect, when set, is the Location every metadata GET is sent to.
+	metadataRedirect string
 }
 
 type tenant struct {
@@ -354,6 +360,14 @@ func (e *Emulator) SetPermanentFault(f *Fault) {
 	}
 	c := *f
 	e.permanent = &c
+}
+
+// SetMetadataRedirect answers every OIDC metadata request with HTTP 307 to location
+// (the token-endpoint faults never touch metadata); "" restores the document.
+func (e *Emulator) SetMetadataRedirect(location string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.metadataRedirect = location
 }
 
 func (e *Emulator) nextFault() (Fault, bool) {

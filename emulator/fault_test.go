@@ -232,3 +232,67 @@ func TestStartServerAndRequireToken(t *testing.T) {
 		t.Fatal("StartServer on a closed emulator")
 	}
 }
+
+// Redirects are answered as they are configured, with the Location and no body, and
+// carry nothing of the request onward: following them is the client's choice.
+func TestFaultRedirect(t *testing.T) {
+	f := newFixture(t, Options{})
+	noFollow := &http.Client{
+		Transport:     f.e.HTTPClient().Transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	post := func(u string, form string) *http.Response {
+		t.Helper()
+		resp, err := noFollow.Post(u, "application/x-www-form-urlencoded", strings.NewReader(form))
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	const elsewhere = "https://127.0.0.1:1/elsewhere"
+	f.e.QueueFaults(Fault{Redirect: elsewhere}, Fault{Redirect: elsewhere, Status: 302}, Fault{Redirect: elsewhere, Status: 500})
+	for _, want := range []int{307, 302, 307} {
+		resp := post(f.e.TokenEndpoint(tenantID), secretForm(secret).Encode())
+		if resp.StatusCode != want || resp.Header.Get("Location") != elsewhere {
+			t.Fatalf("token redirect: %d %q, want %d", resp.StatusCode, resp.Header.Get("Location"), want)
+		}
+	}
+	if c := f.e.Counts(); c.Token != 3 || c.TokenIssued != 0 {
+		t.Fatalf("counts %+v", c)
+	}
+
+	meta := f.e.URL + "/" + tenantID + "/v2.0/.well-known/openid-configuration"
+	f.e.SetMetadataRedirect(elsewhere)
+	resp, err := noFollow.Get(meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 307 || resp.Header.Get("Location") != elsewhere {
+		t.Fatalf("metadata redirect: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	f.e.SetMetadataRedirect("")
+	if resp, err = noFollow.Get(meta); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("metadata after the redirect is cleared: %v", err)
+	}
+	resp.Body.Close()
+
+	reg, err := f.e.StartRegistry(RegistryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg.SetExchangeRedirect(elsewhere)
+	resp = post(reg.URL+"/oauth2/exchange", exchangeForm(reg.Host, "x").Encode())
+	if resp.StatusCode != 307 || resp.Header.Get("Location") != elsewhere {
+		t.Fatalf("exchange redirect: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	reg.SetExchangeRedirect("")
+	if resp = post(reg.URL+"/oauth2/exchange", exchangeForm(reg.Host, "x").Encode()); resp.StatusCode != 401 {
+		t.Fatalf("exchange after the redirect is cleared: %d, want 401 for a bogus token", resp.StatusCode)
+	}
+	if c := reg.Counts(); c.Exchange != 2 || c.ExchangeIssued != 0 {
+		t.Fatalf("registry counts %+v", c)
+	}
+}

@@ -13,6 +13,15 @@ import (
 func (e *Emulator) handleMetadata(w http.ResponseWriter, r *http.Request) {
 	e.count(func(c *Counts) { c.Metadata++ })
 	ids := newReqIDs(r)
+	e.mu.Lock()
+	loc := e.metadataRedirect
+	e.mu.Unlock()
+	if loc != "" {
+		ids.setHeaders(w)
+		w.Header().Set("Location", loc)
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		return
+	}
 	name := r.PathValue("tenant")
 	t := e.lookupTenant(name)
 	if t == nil {

@@ -75,9 +75,10 @@ type Registry struct {
 	audience   string
 	tenantID   string
 
-	mu          sync.Mutex
-	counts      RegistryCounts
-	aadDisabled bool
+	mu               sync.Mutex
+	counts           RegistryCounts
+	aadDisabled      bool
+	exchangeRedirect string
 }
 
 // StartRegistry serves a registry on a new 127.0.0.1 port. Close it, or the emulator,
@@ -142,6 +143,15 @@ func (r *Registry) SetAADDisabled(disabled bool) {
 	r.aadDisabled = disabled
 }
 
+// SetExchangeRedirect answers every /oauth2/exchange request with HTTP 307 to location,
+// before reading the form: a client that follows it re-posts the Entra access token
+// there. "" restores the exchange.
+func (r *Registry) SetExchangeRedirect(location string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.exchangeRedirect = location
+}
+
 func (r *Registry) count(f func(c *RegistryCounts)) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -175,6 +185,14 @@ func registryError(w http.ResponseWriter, status int, code, msg string) {
 
 func (r *Registry) handleExchange(w http.ResponseWriter, req *http.Request) {
 	r.count(func(c *RegistryCounts) { c.Exchange++ })
+	r.mu.Lock()
+	loc := r.exchangeRedirect
+	r.mu.Unlock()
+	if loc != "" {
+		w.Header().Set("Location", loc)
+		w.WriteHeader(http.StatusTemporaryRedirect)
+		return
+	}
 	if req.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		registryError(w, http.StatusMethodNotAllowed, "UNSUPPORTED", "use POST")

@@ -79,6 +79,16 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, ids reqIDs
 		conn.Close()
 		return true
 	}
+	if f.Redirect != "" {
+		status := f.Status
+		if status < 300 || status > 399 {
+			status = http.StatusTemporaryRedirect
+		}
+		ids.setHeaders(w)
+		w.Header().Set("Location", f.Redirect)
+		w.WriteHeader(status)
+		return true
+	}
 	if f.Status == 0 && f.Body == "" {
 		return false
 	}

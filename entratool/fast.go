@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/tokencache"
@@ -48,6 +49,11 @@ func fastGetToken(args []string, getenv func(string) string, stdout io.Writer) b
 			scope = val
 		case "-o", "--output":
 			format = val
+		case "--timeout":
+			// 0, a negative or a malformed value is the engine's usage error to report.
+			if d, err := time.ParseDuration(val); err != nil || d <= 0 {
+				return false
+			}
 		}
 	}
 	if !output.Valid(format) {

@@ -11,6 +11,9 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
+
+	"github.com/entratool/entratool/core/termtext"
+	"github.com/entratool/entratool/core/tokencache"
 )
 
 // EntraSource asks Entra ID (through MSAL's confidential client) for an app token with
@@ -33,9 +36,13 @@ func (s *EntraSource) Token(ctx context.Context, scope string) (*Token, error) {
 		// know; with it off, requests go only to the profile's authority.
 		confidential.WithInstanceDiscovery(false),
 	}
-	if s.HTTPClient != nil {
-		opts = append(opts, confidential.WithHTTPClient(s.HTTPClient))
+	// Whatever client the caller gave (or none, which would be MSAL's own): the token
+	// and metadata requests never follow a redirect.
+	httpClient := s.HTTPClient
+	if httpClient == nil {
+		httpClient = NewHTTPClient(HTTPOptions{})
 	}
+	opts = append(opts, confidential.WithHTTPClient(NoRedirects(httpClient)))
 	if s.SendX5C {
 		opts = append(opts, confidential.WithX5C())
 	}
@@ -45,17 +52,31 @@ func (s *EntraSource) Token(ctx context.Context, scope string) (*Token, error) {
 		return nil, fmt.Errorf("authority %s: %w", authority, err)
 	}
 	res, err := client.AcquireTokenByCredential(ctx, []string{scope})
+	// MSAL turns expires_in into ExpiresOn = its time.Now() + expires_in when it reads
+	// the answer, with no bound (99999999999 overflows to year 2273; 0 and negatives give
+	// an expired token), and takes expires_on, when present, as it is. The real clock,
+	// not s.Now, taken right after it returns, recovers the lifetime the authority gave.
+	answered := time.Now()
 	if err != nil {
+		var je msalerrors.InvalidJsonErr
+		if errors.As(err, &je) {
+			return nil, invalidAnswer(je, authority)
+		}
 		return nil, mapError(err, s.TenantID, s.ClientID)
 	}
-	return &Token{
+	t := &Token{
 		AccessToken: res.AccessToken,
 		TokenType:   "Bearer",
-		ExpiresOn:   res.ExpiresOn.UTC().Truncate(time.Second),
+		ExpiresOn:   res.ExpiresOn,
 		Scope:       scope,
 		TenantID:    s.TenantID,
 		ClientID:    s.ClientID,
-	}, nil
+	}
+	if err := tokencache.CheckToken(t, authority, answered); err != nil {
+		return nil, err
+	}
+	t.ExpiresOn = t.ExpiresOn.UTC().Truncate(time.Second)
+	return t, nil
 }
 
 // EntraError is a refusal or failure answered by the authority, reduced to what a user
@@ -91,9 +112,10 @@ func (e *EntraError) Error() string {
 	return b.String()
 }
 
-// DebugIDs returns the ids Microsoft support asks for, for --debug output.
+// DebugIDs returns the ids Microsoft support asks for, for --debug output. They are the
+// server's text: escaped for the terminal.
 func (e *EntraError) DebugIDs() string {
-	return fmt.Sprintf("request-id=%s trace-id=%s correlation-id=%s", e.RequestID, e.TraceID, e.CorrelationID)
+	return termtext.Escape(fmt.Sprintf("request-id=%s trace-id=%s correlation-id=%s", e.RequestID, e.TraceID, e.CorrelationID))
 }
 
 var hints = map[int]string{
@@ -116,16 +138,14 @@ type entraBody struct {
 }
 
 // mapError turns MSAL's HTTP errors into an EntraError; other errors pass through.
+// Whatever the server wrote into Description and ErrorName is escaped for the terminal.
 func mapError(err error, tenant, client string) error {
-	// MSAL quotes the whole raw body in its JSON decode errors, and a token response cut
-	// short may hold the access token: keep only the decoder's reason.
+	if tf := transportFailure(err); tf != nil {
+		return tf
+	}
 	var je msalerrors.InvalidJsonErr
 	if errors.As(err, &je) {
-		reason := "unreadable"
-		if inner := errors.Unwrap(je.Err); inner != nil {
-			reason = inner.Error()
-		}
-		return fmt.Errorf("the authority's answer is not valid JSON (%s; body withheld, it may hold a token): check authorityHost and any proxy in between", reason)
+		return invalidAnswer(je, "the authority")
 	}
 	var ce msalerrors.CallErr
 	if !errors.As(err, &ce) || ce.Resp == nil {
@@ -141,15 +161,15 @@ func mapError(err error, tenant, client string) error {
 	if ce.Resp.Body != nil {
 		dec := json.NewDecoder(http.MaxBytesReader(nil, ce.Resp.Body, 1<<20))
 		if dec.Decode(&body) == nil {
-			ee.ErrorName = body.Error
+			ee.ErrorName = termtext.Escape(body.Error)
 			ee.TraceID = body.TraceID
 			ee.CorrelationID = body.CorrelationID
 			if len(body.Codes) > 0 {
 				ee.Code = body.Codes[0]
 			}
-			ee.Description = firstLine(body.Description)
+			ee.Description = termtext.Escape(firstLine(body.Description))
 			if ee.Description == "" {
-				ee.Description = body.Error
+				ee.Description = ee.ErrorName
 			}
 		}
 	}
@@ -158,6 +178,18 @@ func mapError(err error, tenant, client string) error {
 		ee.Hint = hints[ee.Code]
 	}
 	return ee
+}
+
+// invalidAnswer reports an answer MSAL could not read as a token response, naming who
+// gave it. MSAL quotes the whole raw body in its JSON decode errors, and a token
+// response cut short may hold the access token: only the decoder's reason is kept. MSAL
+// also fails here when an answer has neither expires_in nor expires_on.
+func invalidAnswer(je msalerrors.InvalidJsonErr, who string) error {
+	reason := "unreadable"
+	if inner := errors.Unwrap(je.Err); inner != nil {
+		reason = inner.Error()
+	}
+	return fmt.Errorf("the answer of %s is not a valid token response (%s; body withheld, it may hold a token): check authorityHost and any proxy in between", who, termtext.Escape(reason))
 }
 
 // firstLine keeps Entra's human sentence and drops the "Trace ID: … Correlation ID: …"

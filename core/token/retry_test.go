@@ -84,8 +84,11 @@ func TestRetryingStopsOnPermanentAndDeadline(t *testing.T) {
 func TestParseRetryAfter(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for in, want := range map[string]time.Duration{
-		"": 0, "3": 3 * time.Second, " 0 ": 0, "-1": 0, "junk": 0,
+		"": 0, "3": 3 * time.Second, " 0 ": 0, "-1": 0, "junk": 0, "+5": 0,
 		now.Add(10 * time.Second).Format(http.TimeFormat): 10 * time.Second,
+		// Huge values are capped, not overflowed into "no wait" (then hammered by backoff).
+		"86400": 24 * time.Hour, "9999999999": 24 * time.Hour, "99999999999999999999999": 24 * time.Hour,
+		now.AddDate(5, 0, 0).Format(http.TimeFormat): 24 * time.Hour,
 	} {
 		if got := parseRetryAfter(in, now); got != want {
 			t.Errorf("parseRetryAfter(%q) = %v, want %v", in, got, want)

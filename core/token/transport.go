@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -32,7 +34,8 @@ type HTTPOptions struct {
 }
 
 // NewHTTPClient returns the client every entratool request to an authority or registry
-// goes through.
+// goes through. It never follows a redirect (SPEC §12): every such request carries a
+// secret, an assertion or a token, and a 307 would re-post it to another host.
 func NewHTTPClient(o HTTPOptions) *http.Client {
 	base := o.Base
 	if base == nil {
@@ -49,7 +52,7 @@ func NewHTTPClient(o HTTPOptions) *http.Client {
 	if o.CacheDir != "" {
 		rt = &metadataTransport{next: rt, dir: filepath.Join(o.CacheDir, "metadata"), now: o.Now}
 	}
-	return &http.Client{Transport: rt}
+	return &http.Client{Transport: rt, CheckRedirect: refuseRedirect}
 }
 
 // loggingTransport writes one debug line per request: method, URL without query,
@@ -91,6 +94,39 @@ type metadataTransport struct {
 	now  func() time.Time
 }
 
+// read returns a cached document if the cache passes the trust rules: a document
+// planted by another user could name their server as the token endpoint, which would
+// then receive the client secret or a signed assertion.
+func (t *metadataTransport) read(path string) ([]byte, os.FileInfo, error) {
+	if err := fsutil.CheckDir(filepath.Dir(t.dir)); err != nil {
+		return nil, nil, err
+	}
+	if err := fsutil.CheckDir(t.dir); err != nil {
+		return nil, nil, err
+	}
+	f, fi, err := fsutil.OpenPrivate(path, fsutil.NoFollow)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, 1<<20))
+	return data, fi, err
+}
+
+// sameHostEndpoint reports whether a cached discovery document sends tokens to the
+// authority it was fetched from. Entra's always does; a document that names another
+// host was not written by us and is ignored.
+func sameHostEndpoint(doc []byte, authority *url.URL) bool {
+	var m struct {
+		TokenEndpoint string `json:"token_endpoint"`
+	}
+	if json.Unmarshal(doc, &m) != nil {
+		return false
+	}
+	u, err := url.Parse(m.TokenEndpoint)
+	return err == nil && u.Scheme == authority.Scheme && strings.EqualFold(u.Host, authority.Host)
+}
+
 func (t *metadataTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Method != http.MethodGet || !strings.HasSuffix(req.URL.Path, "/.well-known/openid-configuration") {
 		return t.next.RoundTrip(req)
@@ -101,8 +137,8 @@ func (t *metadataTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if t.now != nil {
 		now = t.now
 	}
-	if fi, err := os.Stat(path); err == nil && now().Sub(fi.ModTime()) < MetadataTTL {
-		if data, err := os.ReadFile(path); err == nil && len(data) > 0 {
+	if data, fi, err := t.read(path); err == nil && now().Sub(fi.ModTime()) < MetadataTTL {
+		if len(data) > 0 && sameHostEndpoint(data, req.URL) {
 			return &http.Response{
 				Status: "200 OK", StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 				Header:        http.Header{"Content-Type": {"application/json"}},
@@ -123,7 +159,7 @@ func (t *metadataTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(data))
 	// A failure to cache only costs a request next time.
-	if fsutil.EnsurePrivateDir(t.dir) == nil {
+	if fsutil.EnsurePrivateDir(filepath.Dir(t.dir)) == nil && fsutil.EnsurePrivateDir(t.dir) == nil {
 		_ = fsutil.WriteFileAtomic(path, data, 0o600)
 	}
 	return resp, nil

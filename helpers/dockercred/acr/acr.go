@@ -8,16 +8,19 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/entratool/entratool/core/termtext"
+	"github.com/entratool/entratool/core/tokencache"
 )
 
-// Refresh is a registry refresh token and the expiry read from its JWT. A zero
-// ExpiresOn means the token carried no readable exp: use it once, never cache it.
+// Refresh is a registry refresh token and the expiry read from its JWT.
 type Refresh struct {
 	Token     string
 	ExpiresOn time.Time
@@ -55,9 +58,7 @@ func (e *ExchangeError) Error() string {
 // POST https://REGISTRY/oauth2/exchange with grant_type=access_token, service, tenant
 // and access_token. registry is a registry key (host, or host:port other than 443).
 func Exchange(ctx context.Context, client *http.Client, registry, tenant, accessToken string) (Refresh, error) {
-	if client == nil {
-		client = http.DefaultClient
-	}
+	client = noRedirects(client, registry)
 	form := url.Values{
 		"grant_type":   {"access_token"},
 		"service":      {registry},
@@ -72,6 +73,10 @@ func Exchange(ctx context.Context, client *http.Client, registry, tenant, access
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
+		var re *RedirectError
+		if errors.As(err, &re) {
+			return Refresh{}, re
+		}
 		// url.Error names the method and URL, never the form.
 		return Refresh{}, fmt.Errorf("registry %s unreachable: %w", registry, err)
 	}
@@ -91,13 +96,62 @@ func Exchange(ctx context.Context, client *http.Client, registry, tenant, access
 	if err := json.Unmarshal(body, &ok); err != nil || ok.RefreshToken == "" {
 		return Refresh{}, fmt.Errorf("registry %s answered the token exchange without a refresh token (is it an Azure Container Registry?)", registry)
 	}
-	exp, _ := JWTExpiry(ok.RefreshToken)
-	return Refresh{Token: ok.RefreshToken, ExpiresOn: exp}, nil
+	return checkRefresh(ok.RefreshToken, registry, time.Now())
+}
+
+// checkRefresh holds a refresh token to the rules of an access token (SPEC §12): it is
+// handed to docker as it is, so only JWT/base64url characters, and the exp of its JWT
+// — its lifetime, the registry's counterpart of expires_in — between 60 s and 48 h.
+func checkRefresh(tok, registry string, now time.Time) (Refresh, error) {
+	issuer := "registry " + registry
+	exp, hasExp := JWTExpiry(tok)
+	t := &tokencache.Token{AccessToken: tok, ExpiresOn: exp}
+	if !hasExp {
+		if err := tokencache.CheckHandOff(tok, time.Time{}, issuer, now); err != nil {
+			return Refresh{}, err
+		}
+		return Refresh{}, &tokencache.TokenError{Issuer: issuer, Reason: "the refresh token is not a JWT with a numeric exp claim, so its lifetime is unknown"}
+	}
+	if err := tokencache.CheckToken(t, issuer, now); err != nil {
+		return Refresh{}, err
+	}
+	return Refresh{Token: tok, ExpiresOn: exp}, nil
+}
+
+// RedirectError is a redirect answered to the token exchange. It is never followed: a
+// 307 would re-post the Entra access token to wherever Location points.
+type RedirectError struct {
+	Registry string
+	Status   int
+	Location string // scheme://host/path the answer pointed to (no query)
+}
+
+func (e *RedirectError) Error() string {
+	return fmt.Sprintf("registry %s answered HTTP %d redirecting to %s; entratool never follows redirects on credential requests: check the registry name (the login server itself, e.g. NAME.azurecr.io) and any proxy in between",
+		e.Registry, e.Status, e.Location)
+}
+
+// noRedirects returns a copy of client (nil: a new one) that refuses every redirect,
+// whatever the caller's client would do: the policy belongs to the request, which
+// carries a token, not to whoever built the client.
+func noRedirects(client *http.Client, registry string) *http.Client {
+	var c http.Client
+	if client != nil {
+		c = *client
+	}
+	c.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		re := &RedirectError{Registry: registry, Location: req.URL.Scheme + "://" + req.URL.Host + req.URL.EscapedPath()}
+		if req.Response != nil {
+			re.Status = req.Response.StatusCode
+		}
+		return re
+	}
+	return &c
 }
 
 // ParseErrorBody reads the error of a registry answer: the distribution spec's
 // {"errors":[{"code","message"}]} or OAuth's {"error","error_description"}. The
-// message is cut to one line of at most 300 bytes.
+// message is cut to one line of at most 300 bytes, control characters escaped.
 func ParseErrorBody(body []byte) (code, msg string) {
 	var d struct {
 		Errors []struct {
@@ -120,12 +174,6 @@ func ParseErrorBody(body []byte) (code, msg string) {
 
 func oneLine(s string, max int) string {
 	s = strings.Join(strings.Fields(s), " ")
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
 	if len(s) > max {
 		cut := max
 		for cut > 0 && s[cut]&0xC0 == 0x80 {
@@ -133,7 +181,8 @@ func oneLine(s string, max int) string {
 		}
 		s = s[:cut] + "…"
 	}
-	return s
+	// Escaped after the cut, so that the cut never splits an escape.
+	return termtext.Escape(s)
 }
 
 // redact keeps a token out of a message, should a registry echo one back.

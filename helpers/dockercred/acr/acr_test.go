@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -191,4 +192,41 @@ func FuzzParseErrorBody(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A redirect from the exchange is refused before anything reaches its Location, even
+// with a caller's client that would follow it.
+func TestExchangeRefusesRedirects(t *testing.T) {
+	f := newFixture(t)
+	at := f.entraToken(t, acrScope)
+	var got atomic.Int32
+	target, err := f.emu.StartServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got.Add(1)
+		http.NotFound(w, r)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.reg.SetExchangeRedirect(target.URL + "/oauth2/exchange")
+	follower := &http.Client{Transport: f.emu.HTTPClient().Transport}
+	_, err = Exchange(context.Background(), follower, f.reg.Host, tenantID, at)
+	var re *RedirectError
+	if !errors.As(err, &re) || re.Status != 307 {
+		t.Fatalf("err %v, want a *RedirectError for 307", err)
+	}
+	msg := err.Error()
+	for _, want := range []string{"registry " + f.reg.Host, target.Host, "HTTP 307", "never follows redirects"} {
+		if !strings.Contains(msg, want) {
+			t.Fatalf("%q lacks %q", msg, want)
+		}
+	}
+	if strings.Contains(msg, at) || strings.Contains(msg, "\n") {
+		t.Fatalf("%q quotes the token or spans lines", msg)
+	}
+	if n := got.Load(); n != 0 {
+		t.Fatalf("the redirect target received %d requests", n)
+	}
+	if c := f.reg.Counts(); c.Exchange != 1 || c.ExchangeIssued != 0 {
+		t.Fatalf("registry %+v", c)
+	}
 }
