@@ -43,7 +43,7 @@ fuzz:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
-	GOOS=windows $(GO) vet ./plugins/entratool-keystore-wincert ./core/keystore/...
+	GOOS=windows $(GO) vet ./plugins/entratool-keystore-wincert ./core/keystore/... ./core/fsutil ./core/tokencache ./core/profile ./core/secret
 
 demo: test-deps build
 	@bash scripts/demo.sh

@@ -15,6 +15,7 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
 	"github.com/entratool/entratool/core/cert"
+	"github.com/entratool/entratool/core/fsutil"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
 	"github.com/entratool/entratool/core/tokencache"
@@ -265,12 +266,15 @@ func (pr *Provider) loadFile(ctx context.Context) (*credential, *cert.Credential
 	if err != nil {
 		return nil, nil, err
 	}
-	fc, err := cert.Load(p.CertificatePath, pw)
+	if err := pr.checkHomeCert(p.CertificatePath); err != nil {
+		return nil, nil, err
+	}
+	fc, err := cert.Load(ctx, p.CertificatePath, pw)
 	if errors.Is(err, cert.ErrBadPassword) && pr.o.Prompt != nil {
 		if pw, err = pr.o.Prompt(ctx, p, secret.CertificatePassword); err != nil {
 			return nil, nil, err
 		}
-		fc, err = cert.Load(p.CertificatePath, pw)
+		fc, err = cert.Load(ctx, p.CertificatePath, pw)
 	}
 	if err != nil {
 		if errors.Is(err, cert.ErrBadPassword) {
@@ -297,6 +301,29 @@ func (pr *Provider) loadFile(ctx context.Context) (*credential, *cert.Credential
 		return nil, nil, fmt.Errorf("%s: %w", p.CertificatePath, err)
 	}
 	return &credential{cred: cred}, fc, nil
+}
+
+// checkHomeCert applies the trust rules (SPEC §12) to a certificate kept in the home's
+// certs directory, which entratool made private: a file there that another user owns
+// or can write was not put there by the user. Certificates elsewhere draw only the
+// ssh-style warning for loose modes.
+func (pr *Provider) checkHomeCert(path string) error {
+	certs := filepath.Join(pr.o.Home, "certs")
+	abs, err := filepath.Abs(path)
+	if err != nil || pr.o.Home == "" {
+		return nil
+	}
+	if rel, err := filepath.Rel(certs, abs); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		return nil
+	}
+	if err := fsutil.CheckDir(certs); err != nil {
+		return err
+	}
+	fi, err := os.Stat(abs)
+	if err != nil {
+		return nil // Load reports a missing file in its own words
+	}
+	return fsutil.CheckFile(path, fi)
 }
 
 // secretOptional returns the stored secret, or "" when none is stored (a PFX may have

@@ -1,10 +1,18 @@
 package token
 
 import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/entratool/entratool/core/cert"
+	"github.com/entratool/entratool/core/fsutil"
 	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/secret"
 )
 
 func TestForgetAllDropsTheAppsTokensAndDerivedCredentials(t *testing.T) {
@@ -35,5 +43,36 @@ func TestForgetAllDropsTheAppsTokensAndDerivedCredentials(t *testing.T) {
 		if _, ok := c.Get(k); !ok {
 			t.Fatalf("%+v was removed", k)
 		}
+	}
+}
+
+// SPEC §12: the home's certs directory is entratool's; a certificate there that others
+// can write (or another user owns) is refused before it is opened.
+func TestProviderRefusesLooseCertificateInHome(t *testing.T) {
+	home := t.TempDir()
+	certs := filepath.Join(home, "certs")
+	if err := os.Mkdir(certs, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c, err := cert.Create(cert.CreateOptions{Subject: "CN=loose", Days: 30, KeySize: 2048})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pfx := filepath.Join(certs, "c.pfx")
+	if err := cert.WritePFX(pfx, c, ""); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(pfx, 0o666)
+	p := &profile.Profile{Name: "p", ClientID: "c", TenantID: "t", UseCertificate: true, CertificatePath: pfx, AuthorityHost: "https://127.0.0.1:1"}
+	pr := NewProvider(p, Options{Home: home, Getenv: func(string) string { return "" }, Secrets: secret.NewEnv(func(string) string { return "" })})
+	_, err = pr.Token(context.Background(), "s", false)
+	if !errors.Is(err, fsutil.ErrUntrusted) || !strings.Contains(err.Error(), "refusing "+pfx+": it is writable by group and others (mode 0666)") {
+		t.Fatalf("Token = %v", err)
+	}
+	os.Chmod(pfx, 0o600)
+	os.Chmod(certs, 0o777)
+	_, err = pr.Token(context.Background(), "s", false)
+	if !errors.Is(err, fsutil.ErrUntrusted) || !strings.Contains(err.Error(), "refusing "+certs) {
+		t.Fatalf("Token with a 0777 certs dir = %v", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
+	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/core/token"
 )
 
@@ -94,7 +95,9 @@ func Run(ctx context.Context, s Streams, args []string, getenv func(string) stri
 		code = ExitUsage
 	}
 	if msg := err.Error(); msg != "" {
-		fmt.Fprintf(s.Err, "entratool: %s\n", oneLine(msg))
+		// Errors quote certificate subjects and servers' words: escaped, so that they
+		// can neither forge lines nor drive the terminal.
+		fmt.Fprintf(s.Err, "entratool: %s\n", termtext.Escape(oneLine(msg)))
 	}
 	var ent *token.EntraError
 	if a.debug && errors.As(err, &ent) {
@@ -200,8 +203,9 @@ func (a *App) secretStore(p *profile.Profile) (secret.Store, error) {
 	return secret.Open(secret.Choose(p.SecretStore, a.Getenv), h, a.Getenv)
 }
 
-// warn prints a one-line warning on stderr.
-func (a *App) warn(msg string) { fmt.Fprintln(a.Err, msg) }
+// warn prints a one-line warning on stderr, control characters escaped (warnings quote
+// certificate subjects and servers' errors).
+func (a *App) warn(msg string) { fmt.Fprintln(a.Err, termtext.Escape(msg)) }
 
 // debugf logs at debug level when --debug is on.
 func (a *App) debugf(msg string, args ...any) {

@@ -19,6 +19,7 @@ import (
 	"github.com/entratool/entratool/core/fsutil"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
+	"github.com/entratool/entratool/core/termtext"
 )
 
 func (a *App) certCmd() *cobra.Command {
@@ -117,7 +118,7 @@ func (a *App) certCreate(subject, out string, days, keySize int, pwStdin, force 
 		return err
 	}
 	// Read it back as token requests will, so a file that cannot be used is never handed out.
-	if _, err := cert.Load(pfxPath, pw); err != nil {
+	if _, err := cert.Load(context.Background(), pfxPath, pw); err != nil {
 		return fmt.Errorf("the PFX just written does not read back: %w", err)
 	}
 	if err := fsutil.WriteFileAtomic(cer, cert.EncodeCER(c.Leaf, false), 0o644); err != nil {
@@ -125,7 +126,7 @@ func (a *App) certCreate(subject, out string, days, keySize int, pwStdin, force 
 	}
 	tw := tabwriter.NewWriter(a.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "✓ Certificate created\n")
-	fmt.Fprintf(tw, "  Subject:\t%s\n", c.Leaf.Subject.String())
+	fmt.Fprintf(tw, "  Subject:\t%s\n", termtext.Escape(c.Leaf.Subject.String()))
 	fmt.Fprintf(tw, "  Valid until:\t%s\n", c.Leaf.NotAfter.UTC().Format("2006-01-02 15:04:05 UTC"))
 	fmt.Fprintf(tw, "  Thumbprint (SHA-1):\t%s\n", cert.ThumbprintSHA1(c.Leaf))
 	fmt.Fprintf(tw, "  Thumbprint (SHA-256):\t%s\n", cert.ThumbprintSHA256(c.Leaf))
@@ -141,6 +142,10 @@ func (a *App) certCreate(subject, out string, days, keySize int, pwStdin, force 
 // other directory must exist already (a typo should not create a tree).
 func (a *App) ensureCertDir(dir string) error {
 	if h, err := a.home(); err == nil && dir == filepath.Join(h, "certs") {
+		// The home first: MkdirAll would otherwise make it without the trust check.
+		if err := fsutil.EnsurePrivateDir(h); err != nil {
+			return err
+		}
 		return fsutil.EnsurePrivateDir(dir)
 	}
 	fi, err := os.Stat(dir)
@@ -266,12 +271,12 @@ func (a *App) loadTarget(ctx context.Context, t certTarget, pw string, pwGiven, 
 			return nil, fmt.Errorf("cannot read the certificate password of profile '%s': %w", t.profile.Name, err)
 		}
 	}
-	c, err := cert.Load(t.path, pw)
+	c, err := cert.Load(ctx, t.path, pw)
 	if errors.Is(err, cert.ErrBadPassword) && !pwGiven && a.InTTY {
 		if pw, err = a.promptSecret("Certificate password"); err != nil {
 			return nil, err
 		}
-		c, err = cert.Load(t.path, pw)
+		c, err = cert.Load(ctx, t.path, pw)
 	}
 	switch {
 	case err == nil:
@@ -383,7 +388,8 @@ func (a *App) certInfoCmd() *cobra.Command {
 
 func (a *App) printCertInfo(i certInfoJSON, now time.Time) error {
 	tw := tabwriter.NewWriter(a.Out, 0, 4, 2, ' ', 0)
-	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, v) }
+	// Every field escaped: subject and issuer are whatever the certificate's maker wrote.
+	row := func(k, v string) { fmt.Fprintf(tw, "%s:\t%s\n", k, termtext.Escape(v)) }
 	if i.Profile != "" {
 		row("Profile", i.Profile)
 	}
@@ -475,7 +481,7 @@ func (a *App) certCheckCmd() *cobra.Command {
 			worst := checkOK
 			for _, t := range targets {
 				line, code := a.checkOne(cmd.Context(), t, pw, pwStdin, time.Duration(warnDays)*24*time.Hour)
-				fmt.Fprintln(a.Out, line)
+				fmt.Fprintln(a.Out, termtext.Escape(line))
 				worst = max(worst, code)
 			}
 			if worst == checkOK {

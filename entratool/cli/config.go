@@ -1,14 +1,13 @@
 package cli
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/entratool/entratool/core/fsutil"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
+	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/core/token"
 )
 
@@ -235,7 +235,7 @@ func absPath(p string) (string, error) {
 // saved with a certificate that cannot be used: the file, its password, the private key,
 // the validity dates. Expiry within 30 days and loose file modes draw warnings.
 func (a *App) openCert(path, password string) (*cert.Credential, error) {
-	c, err := cert.Load(path, password)
+	c, err := cert.Load(context.Background(), path, password)
 	if err != nil {
 		return nil, err
 	}
@@ -728,7 +728,9 @@ func (a *App) configEditCmd() *cobra.Command {
 			"  1. Certificate Path  2. Certificate Password  3. Client Secret  4. Scope  5. Client ID\n" +
 			"  6. Tenant ID  7. Authority Host  8. Secret Store  9. Done\n" +
 			"A new certificate is opened with its password before it is saved. Changing the certificate or\n" +
-			"secret drops the profile's cached tokens.",
+			"secret drops the profile's cached tokens. Changing the client ID, tenant ID or authority also deletes\n" +
+			"the stored password or secret (it never follows a profile to another authority): give the new one\n" +
+			"in the same command, or set it afterwards.",
 		Example: "  entratool config edit -p production-service\n" +
 			"  entratool config edit -p production-service --certificate /path/to/new-certificate.pfx --certificate-password-stdin < pw.txt",
 		Args: maxArgs(1),
@@ -850,8 +852,9 @@ func (a *App) editFromFlags(ctx context.Context, cmd *cobra.Command, f *profileF
 		e.forget = true
 	case f.certificate != "":
 		old := ""
-		if e.orig.UseCertificate && e.orig.CertificatePath != "" {
-			// The new file may share the old password (a renewed certificate often does).
+		if e.orig.UseCertificate && e.orig.CertificatePath != "" && !profile.IdentityChanged(e.orig, withAuthorityFlags(cmd, f, e.cur)) {
+			// The new file may share the old password (a renewed certificate often does),
+			// but the old password never goes along to another authority, tenant or app.
 			old, _ = a.storedSecret(ctx, e.orig, secret.CertificatePassword)
 		}
 		path, pw, err := a.askCertificate(f.certificate, f.certPasswordStdin, store, old)
@@ -895,6 +898,19 @@ func (a *App) editFromFlags(ctx context.Context, cmd *cobra.Command, f *profileF
 	}
 	e.asDefault = f.makeDefault
 	return nil
+}
+
+// withAuthorityFlags is p as --authority-host or --cloud will leave it, for decisions
+// taken before those flags are applied.
+func withAuthorityFlags(cmd *cobra.Command, f *profileFlags, p *profile.Profile) *profile.Profile {
+	q := p.Clone()
+	switch {
+	case cmd.Flags().Changed("authority-host"):
+		q.AuthorityHost, q.Cloud = f.authorityHost, ""
+	case cmd.Flags().Changed("cloud"):
+		q.Cloud, q.AuthorityHost = f.cloud, ""
+	}
+	return q
 }
 
 // setCertPassword records a new password for the profile's current certificate, after
@@ -1118,7 +1134,22 @@ func (a *App) saveEdit(ctx context.Context, st *profile.Store, e *editor) error 
 	for k, v := range e.secrets {
 		values[k] = v
 	}
-	if moved {
+	// Another authority, tenant or app: the stored secrets are deleted before the profile
+	// is written, and none moves along to a new store; only what this edit supplies is
+	// stored afterwards.
+	rebind := profile.IdentityChanged(e.orig, e.cur)
+	var unbound map[string]bool
+	if rebind {
+		// A kind this edit sets or clears itself needs no warning.
+		supplied := map[string]bool{}
+		for k := range values {
+			supplied[k] = true
+		}
+		if unbound, err = a.unbindSecrets(ctx, e.orig, e.cur, supplied); err != nil {
+			return err
+		}
+		e.forget = true
+	} else if moved {
 		for _, kind := range []string{secret.CertificatePassword, secret.ClientSecret} {
 			if _, ok := values[kind]; ok {
 				continue
@@ -1139,8 +1170,12 @@ func (a *App) saveEdit(ctx context.Context, st *profile.Store, e *editor) error 
 		if p == nil {
 			return fmt.Errorf("profile '%s' was deleted while it was being edited; nothing was saved", name)
 		}
+		before := p.Clone()
 		for _, fn := range e.changes {
 			fn(p)
+		}
+		if err := a.checkUnbound(before, p, unbound); err != nil {
+			return err
 		}
 		if e.asDefault {
 			c.DefaultProfile = name
@@ -1153,6 +1188,9 @@ func (a *App) saveEdit(ctx context.Context, st *profile.Store, e *editor) error 
 	if err := a.saveSecrets(ctx, newStore, name, values); err != nil {
 		if rerr := st.Update(ctx, func(c *profile.Config) error { c.Put(e.orig.Clone()); return nil }); rerr != nil {
 			return fmt.Errorf("%w (and restoring the profile failed: %v)", err, rerr)
+		}
+		if rebind {
+			return fmt.Errorf("%w; profile '%s' was left as it was, without the stored secret deleted above", err, name)
 		}
 		return fmt.Errorf("%w; profile '%s' was left as it was", err, name)
 	}
@@ -1292,7 +1330,7 @@ func (a *App) certStatus(ctx context.Context, p *profile.Profile) *certStatus {
 	if err != nil {
 		return &certStatus{Error: fmt.Sprintf("cannot read the certificate password: %v", err)}
 	}
-	c, err := cert.Load(p.CertificatePath, pw)
+	c, err := cert.Load(ctx, p.CertificatePath, pw)
 	if err != nil {
 		if errors.Is(err, cert.ErrBadPassword) {
 			return &certStatus{Error: fmt.Sprintf("%v (set it with 'entratool config edit -p %s', Certificate Password)", err, p.Name)}
@@ -1308,7 +1346,8 @@ func (a *App) printShow(s showJSON) error {
 	tw := tabwriter.NewWriter(a.Out, 0, 4, 2, ' ', 0)
 	row := func(k, v string) {
 		if v != "" {
-			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+			// Escaped: the certificate's subject is whatever its maker wrote.
+			fmt.Fprintf(tw, "%s:\t%s\n", k, termtext.Escape(v))
 		}
 	}
 	name := p.Name
@@ -1438,10 +1477,22 @@ func (a *App) configDeleteCmd() *cobra.Command {
 
 // ---- config export / import ----
 
-// exportBytes is the profile in profiles.json's shape, importable as is. Secrets are not
-// part of a profile, so none can leak here.
-func exportBytes(ps ...*profile.Profile) []byte {
-	return (&profile.Config{Profiles: ps}).Marshal()
+// droppedNames lists secret-bearing fields by profile, for one warning line: names only,
+// never values.
+func droppedNames(dropped []profile.Dropped) string {
+	parts := make([]string, 0, len(dropped))
+	for _, d := range dropped {
+		parts = append(parts, fmt.Sprintf("%s (profile '%s')", strings.Join(d.Fields, ", "), d.Profile))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// editHint is the command that sets a profile's secret again.
+func editHint(dropped []profile.Dropped) string {
+	if len(dropped) == 1 {
+		return "entratool config edit -p " + dropped[0].Profile
+	}
+	return "entratool config edit -p NAME"
 }
 
 func (a *App) configExportCmd() *cobra.Command {
@@ -1461,7 +1512,12 @@ func (a *App) configExportCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			data := exportBytes(p)
+			data, dropped := profile.Export(p)
+			if len(dropped) > 0 {
+				// Someone wrote a secret into profiles.json by hand; it stays there, but
+				// an export is made to be copied around (SPEC §12).
+				a.warn("note: secrets are never exported; left out: " + droppedNames(dropped))
+			}
 			if out == "" || out == "-" {
 				_, err := a.Out.Write(data)
 				return err
@@ -1477,48 +1533,16 @@ func (a *App) configExportCmd() *cobra.Command {
 	return cmd
 }
 
-// parseImport reads what config export writes ({"profiles":[…]}), a bare profile
-// object, or an array of profiles. Errors carry FILE:LINE:COL.
-func parseImport(path string, data []byte) (*profile.Config, error) {
-	body := bytes.TrimPrefix(data, []byte{0xEF, 0xBB, 0xBF})
-	trimmed := bytes.TrimSpace(body)
-	var prefix, suffix string
-	switch {
-	case len(trimmed) > 0 && trimmed[0] == '[':
-		prefix, suffix = `{"profiles":`, `}`
-	case len(trimmed) > 0 && trimmed[0] == '{':
-		var top map[string]json.RawMessage
-		if err := json.Unmarshal(body, &top); err == nil {
-			if _, ok := top["profiles"]; !ok {
-				prefix, suffix = `{"profiles":[`, `]}`
-			}
-		}
-	}
-	if prefix == "" {
-		return profile.Parse(path, data)
-	}
-	// Wrapping shifts columns on the first line only; the suffix comes after the body.
-	wrapped := append(append([]byte(prefix), body...), suffix...)
-	cfg, err := profile.Parse(path, wrapped)
-	var se *profile.SyntaxError
-	if errors.As(err, &se) {
-		fixed := *se
-		if fixed.Line == 1 {
-			fixed.Column = max(1, fixed.Column-len(prefix))
-		}
-		return nil, &fixed
-	}
-	return cfg, err
-}
-
 func (a *App) configImportCmd() *cobra.Command {
 	var force bool
 	cmd := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Add the profiles of FILE (as config export writes it; - reads stdin)",
 		Long: "Add the profiles in FILE: what 'config export' writes, a single profile object, or {\"profiles\": [...]}.\n" +
-			"An existing profile of the same name is replaced only with --force. Secrets are not imported: set them\n" +
-			"with 'entratool config edit -p NAME'.",
+			"An existing profile of the same name is replaced only with --force. Secrets are not imported: fields that\n" +
+			"hold one (clientSecret, certificatePassword, password, pin, any key containing secret or password) are\n" +
+			"dropped with a warning; set secrets with 'entratool config edit -p NAME'. A replaced profile whose\n" +
+			"authority, tenant or client changes loses its stored secret, which never follows it elsewhere.",
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.configImport(cmd.Context(), args[0], force)
@@ -1543,7 +1567,7 @@ func (a *App) configImport(ctx context.Context, file string, force bool) error {
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
-	in, err := parseImport(file, data)
+	in, dropped, err := profile.ParseImport(file, data)
 	if err != nil {
 		return err
 	}
@@ -1562,6 +1586,24 @@ func (a *App) configImport(ctx context.Context, file string, force bool) error {
 	if len(clash) > 0 && !force {
 		return fmt.Errorf("profile(s) %s already exist: pass --force to replace them, or rename them in %s", strings.Join(clash, ", "), file)
 	}
+	if len(dropped) > 0 {
+		a.warn(fmt.Sprintf("warning: secrets are never imported into profiles.json; dropped %s: set the secret with '%s'",
+			droppedNames(dropped), editHint(dropped)))
+	}
+	// A replaced profile that signs in elsewhere loses its stored secret first, so that a
+	// failure leaves the old profile and its secret together (SPEC §12).
+	unbound := map[string]map[string]bool{}
+	for _, p := range in.Profiles {
+		old := cfg.Get(p.Name)
+		if !profile.IdentityChanged(old, p) {
+			continue
+		}
+		stores, err := a.unbindSecrets(ctx, old, p, nil)
+		if err != nil {
+			return err
+		}
+		unbound[p.Name] = stores
+	}
 	var replaced []*profile.Profile
 	err = st.Update(ctx, func(c *profile.Config) error {
 		replaced = replaced[:0]
@@ -1569,6 +1611,9 @@ func (a *App) configImport(ctx context.Context, file string, force bool) error {
 			if old := c.Get(p.Name); old != nil {
 				if !force {
 					return fmt.Errorf("profile '%s' already exists: pass --force to replace it", p.Name)
+				}
+				if err := a.checkUnbound(old, p, unbound[p.Name]); err != nil {
+					return err
 				}
 				replaced = append(replaced, old)
 			}
@@ -1592,6 +1637,84 @@ func (a *App) configImport(ctx context.Context, file string, force bool) error {
 			}
 		}
 		fmt.Fprintf(a.Out, "✓ Profile '%s' imported\n", p.Name)
+	}
+	return nil
+}
+
+// ---- secrets and identity ----
+
+// secretKinds are the secrets a profile can have stored.
+func secretKinds() []string { return []string{secret.CertificatePassword, secret.ClientSecret} }
+
+// identityText says where a profile signs in, for messages.
+func identityText(p *profile.Profile) string {
+	return fmt.Sprintf("%s (tenant %s, client %s)", p.Authority(), p.TenantID, p.ClientID)
+}
+
+// unbindSecrets deletes the stored secrets of profile old.Name from the stores that old
+// and cur use, because cur signs in at another authority, tenant or app than old and a
+// secret never follows a profile there (SPEC §12). It runs before cur is written: when a
+// store cannot delete (a locked or unreachable keyring), the command fails with nothing
+// written, rather than leave the old secret bound to the new authority. A warning names
+// what was deleted, except the kinds in replaced, which this command stores anew. It
+// returns the names of the stores it cleaned.
+func (a *App) unbindSecrets(ctx context.Context, old, cur *profile.Profile, replaced map[string]bool) (map[string]bool, error) {
+	cleaned := map[string]bool{}
+	var gone []string
+	for _, p := range []*profile.Profile{old, cur} {
+		store, err := a.storeFor(p)
+		if err != nil {
+			return nil, err
+		}
+		if cleaned[store.Name()] {
+			continue
+		}
+		cleaned[store.Name()] = true
+		if store.Name() == secret.KindEnv {
+			continue // it stores nothing
+		}
+		for _, kind := range secretKinds() {
+			key := secret.Key(old.Name, kind)
+			v, err := store.Get(ctx, key)
+			if errors.Is(err, secret.ErrNotFound) {
+				continue
+			}
+			if err == nil {
+				err = store.Delete(ctx, key)
+			}
+			if err != nil {
+				fix := "make the keyring reachable (unlock it)"
+				if store.Name() == secret.KindFile {
+					fix = "repair secrets.json in the entratool home"
+				}
+				return nil, fmt.Errorf("profile '%s' would sign in at %s, so its stored secrets must be deleted first, and the %s store could not: %w; "+
+					"profile '%s' was not changed: %s and run the command again",
+					old.Name, identityText(cur), store.Name(), err, old.Name, fix)
+			}
+			if v != "" && !replaced[kind] && !slices.Contains(gone, kind) {
+				gone = append(gone, kind)
+			}
+		}
+	}
+	if len(gone) > 0 {
+		what := strings.ReplaceAll(strings.Join(gone, " and "), "-", " ")
+		a.warn(fmt.Sprintf("warning: profile '%s' now signs in at %s: its stored %s was deleted, since a secret never follows a profile to another authority, tenant or app; set it again with 'entratool config edit -p %s'",
+			old.Name, identityText(cur), what, old.Name))
+	}
+	return cleaned, nil
+}
+
+// checkUnbound runs under the profiles lock, on the profile as it is now: if the change
+// moves it to another identity, the stores its secrets can be in must be among those
+// unbindSecrets cleaned. Another process may have changed the profile since.
+func (a *App) checkUnbound(before, after *profile.Profile, cleaned map[string]bool) error {
+	if !profile.IdentityChanged(before, after) {
+		return nil
+	}
+	for _, p := range []*profile.Profile{before, after} {
+		if !cleaned[secret.Choose(p.SecretStore, a.Getenv)] {
+			return fmt.Errorf("profile '%s' was changed by another command meanwhile; nothing was saved: run the command again", before.Name)
+		}
 	}
 	return nil
 }

@@ -400,9 +400,9 @@ func TestImportReportsPositionsInTheFile(t *testing.T) {
 		{"{\"profiles\": [\n  {\"name\": 5}]}", "f.json:2:12: "},
 	}
 	for _, c := range cases {
-		_, err := parseImport("f.json", []byte(c.in))
+		_, _, err := profile.ParseImport("f.json", []byte(c.in))
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) {
-			t.Errorf("parseImport(%q) = %v, want prefix %q", c.in, err, c.want)
+			t.Errorf("ParseImport(%q) = %v, want prefix %q", c.in, err, c.want)
 		}
 	}
 	for _, in := range []string{
@@ -411,41 +411,10 @@ func TestImportReportsPositionsInTheFile(t *testing.T) {
 		`{"profiles":[{"name":"a"}],"defaultProfile":"a"}`,
 		"\uFEFF{\"name\":\"a\"}",
 	} {
-		if _, err := parseImport("f.json", []byte(in)); err != nil {
-			t.Errorf("parseImport(%q): %v", in, err)
+		if _, _, err := profile.ParseImport("f.json", []byte(in)); err != nil {
+			t.Errorf("ParseImport(%q): %v", in, err)
 		}
 	}
-}
-
-func FuzzParseImport(f *testing.F) {
-	for _, s := range []string{
-		`{"name":"a","clientId":"` + seedClientID + `","tenantId":"t.com","x":{"y":[1]}}`,
-		`[{"name":"a"},{"name":"b"}]`,
-		`{"profiles":[{"name":"a"}],"defaultProfile":"a"}`,
-		"\uFEFF{\"name\":\"a\"}",
-		`{"name": "a",, }`,
-		"[", "{", "", "null", `"x"`, `{"profiles": null}`,
-	} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := parseImport("f.json", data)
-		if err != nil {
-			var se *profile.SyntaxError
-			if errors.As(err, &se) && (se.Line < 1 || se.Column < 1) {
-				t.Fatalf("position %d:%d out of range: %v", se.Line, se.Column, err)
-			}
-			return
-		}
-		// What was accepted must survive a rewrite and a second read unchanged.
-		again, err := profile.Parse("f.json", cfg.Marshal())
-		if err != nil {
-			t.Fatalf("re-reading the marshalled import: %v", err)
-		}
-		if !bytes.Equal(again.Marshal(), cfg.Marshal()) {
-			t.Fatalf("marshal not stable:\n%s\n%s", cfg.Marshal(), again.Marshal())
-		}
-	})
 }
 
 func TestDeleteRemovesSecretAndCachedTokens(t *testing.T) {
@@ -659,5 +628,413 @@ func TestKeyringCreateAndDelete(t *testing.T) {
 	e.ok("", "config", "delete", "-p", name)
 	if _, err := kr.Get(ctx, secret.Key(name, secret.CertificatePassword)); !errors.Is(err, secret.ErrNotFound) {
 		t.Errorf("after delete, keyring Get err = %v, want ErrNotFound", err)
+	}
+}
+
+// importWithSecrets carries a secret in every place SPEC §12 names: known-looking keys,
+// a key-store option, and keys nested in unknown objects and arrays, in mixed case.
+const importWithSecrets = `{
+  "profiles": [
+    {
+      "name": "imp",
+      "clientId": "` + seedClientID + `",
+      "tenantId": "` + seedTenantID + `",
+      "useCertificate": true,
+      "certificateStore": "pkcs11",
+      "certificateThumbprint": "0123456789ABCDEF0123456789ABCDEF01234567",
+      "certificateStoreOptions": {"module": "/usr/lib/softhsm/libsofthsm2.so", "pin": "pin-value-4321", "tokenLabel": "ci"},
+      "secretStore": "file",
+      "clientSecret": "client-secret-value-1",
+      "certificatePassword": "cert-password-value-2",
+      "extra": {"Password": "nested-password-value-3", "apiSecretKey": "nested-secret-value-4", "keep":   [1, 2.50, "x"]},
+      "list": [{"PIN": "list-pin-value-5"}, {"ok": true}],
+      "futureOption": {"nested": [1, 2.50, "x"], "flag": true},
+      "x-team": "platform   ops"
+    }
+  ]
+}`
+
+var importedSecretValues = []string{"pin-value-4321", "client-secret-value-1", "cert-password-value-2", "nested-password-value-3", "nested-secret-value-4", "list-pin-value-5"}
+
+// What must survive the import byte for byte: unknown fields without secrets, and the
+// rest of an unknown object that had one.
+var importedKeptBytes = []string{
+	`"futureOption": {"nested": [1, 2.50, "x"], "flag": true}`,
+	`"x-team": "platform   ops"`,
+	`"extra": {"keep":   [1, 2.50, "x"]}`,
+	`"list": [{}, {"ok": true}]`,
+}
+
+func TestImportDropsSecretFields(t *testing.T) {
+	e := newTestEnv(t)
+	file := filepath.Join(e.dir, "with-secrets.json")
+	if err := os.WriteFile(file, []byte(importWithSecrets), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := e.ok("", "config", "import", file)
+
+	data, err := os.ReadFile(e.profilesPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range importedSecretValues {
+		if bytes.Contains(data, []byte(v)) {
+			t.Errorf("profiles.json holds the imported secret %q:\n%s", v, data)
+		}
+		if strings.Contains(r.out+r.err, v) {
+			t.Errorf("import printed the secret %q: %s", v, r)
+		}
+	}
+	for _, raw := range importedKeptBytes {
+		if !bytes.Contains(data, []byte(raw)) {
+			t.Errorf("profiles.json lost %s:\n%s", raw, data)
+		}
+	}
+	p := e.profileJSON("imp")
+	if opts, _ := p["certificateStoreOptions"].(map[string]any); !reflect.DeepEqual(opts, map[string]any{"module": "/usr/lib/softhsm/libsofthsm2.so", "tokenLabel": "ci"}) {
+		t.Errorf("certificateStoreOptions = %v, want module and tokenLabel only", p["certificateStoreOptions"])
+	}
+	if p["secretStore"] != "file" {
+		t.Errorf("secretStore (where secrets live, not a secret) was dropped: %v", p)
+	}
+
+	// One warning line names every dropped field, and says how to set the secret.
+	var lines []string
+	for _, l := range strings.Split(r.err, "\n") {
+		if strings.Contains(l, "clientSecret") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 {
+		t.Fatalf("want one warning naming the dropped fields, got %d: %s", len(lines), r)
+	}
+	for _, name := range []string{"clientSecret", "certificatePassword", "certificateStoreOptions.pin", "extra.Password", "extra.apiSecretKey", "list[0].PIN", "'imp'", "entratool config edit -p imp"} {
+		if !strings.Contains(lines[0], name) {
+			t.Errorf("warning does not name %s: %s", name, lines[0])
+		}
+	}
+
+	out := e.ok("", "config", "export", "-p", "imp").out
+	for _, v := range importedSecretValues {
+		if strings.Contains(out, v) {
+			t.Errorf("export printed the secret %q:\n%s", v, out)
+		}
+	}
+	for _, raw := range importedKeptBytes {
+		if !strings.Contains(out, raw) {
+			t.Errorf("export lost %s:\n%s", raw, out)
+		}
+	}
+}
+
+// A profiles.json edited by hand to hold secrets: export and show -o json still print none,
+// and keep everything else.
+func TestExportOmitsSecretsWrittenIntoProfilesByHand(t *testing.T) {
+	e := newTestEnv(t)
+	if err := os.MkdirAll(e.home, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.profilesPath(), []byte(importWithSecrets), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"config", "export", "-p", "imp"},
+		{"config", "show", "-p", "imp", "-o", "json"},
+		{"config", "list", "-o", "json"},
+	} {
+		r := e.ok("", args...)
+		for _, v := range importedSecretValues {
+			if strings.Contains(r.out, v) {
+				t.Errorf("%v printed the secret %q:\n%s", args, v, r.out)
+			}
+		}
+		if !strings.Contains(r.out, "futureOption") || !strings.Contains(r.out, `"keep"`) {
+			t.Errorf("%v lost the fields without secrets:\n%s", args, r.out)
+		}
+	}
+	file := filepath.Join(e.dir, "export.json")
+	r := e.ok("", "config", "export", "-p", "imp", "-o", file)
+	data, _ := os.ReadFile(file)
+	for _, v := range importedSecretValues {
+		if bytes.Contains(data, []byte(v)) {
+			t.Errorf("export file holds the secret %q", v)
+		}
+	}
+	for _, raw := range importedKeptBytes {
+		if !bytes.Contains(data, []byte(raw)) {
+			t.Errorf("export file lost %s:\n%s", raw, data)
+		}
+	}
+	if !strings.Contains(r.err, "clientSecret") || strings.Contains(r.err, "client-secret-value-1") {
+		t.Errorf("export should name (only name) what it left out: %s", r)
+	}
+}
+
+// secretProfiles makes a certificate profile (password stored) and a client-secret
+// profile, both on the public cloud, each with a cached token.
+func secretProfiles(e *testEnv) (cache *token.Cache, keys map[string]token.Key) {
+	e.t.Helper()
+	pfx := e.newCert("rebind", testPassword)
+	e.createProfile("crt", pfx, testPassword)
+	e.ok("old-client-secret", "config", "create", "--name", "sec", "--client-id", seedClientID, "--tenant-id", seedTenantID, "--client-secret-stdin")
+	cache = &token.Cache{Dir: filepath.Join(e.home, "cache")}
+	keys = map[string]token.Key{
+		"crt": {Authority: profile.AuthorityPublic, TenantID: seedTenantID, ClientID: seedClientID, Scope: DefaultScope, Credential: "x5t:OLD"},
+		"sec": {Authority: profile.AuthorityPublic, TenantID: seedTenantID, ClientID: seedClientID, Scope: DefaultScope, Credential: "secret"},
+	}
+	for _, k := range keys {
+		if err := cache.Put(k, &token.Token{AccessToken: "cached", ExpiresOn: time.Now().Add(time.Hour)}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+	return cache, keys
+}
+
+// storedKinds lists which secrets of profile name the file store holds.
+func (e *testEnv) storedKinds(name string) map[string]string {
+	e.t.Helper()
+	got := map[string]string{}
+	for k, v := range e.secrets() {
+		if n, kind, _ := strings.Cut(k, "/"); n == name {
+			got[kind] = v
+		}
+	}
+	return got
+}
+
+// exportEdited exports profile name, changes its fields as set says (nil deletes), and
+// returns the file.
+func (e *testEnv) exportEdited(name string, set map[string]any) string {
+	e.t.Helper()
+	var doc struct {
+		Profiles []map[string]any `json:"profiles"`
+	}
+	if err := json.Unmarshal([]byte(e.ok("", "config", "export", "-p", name).out), &doc); err != nil || len(doc.Profiles) != 1 {
+		e.t.Fatalf("export: %v", err)
+	}
+	for k, v := range set {
+		if v == nil {
+			delete(doc.Profiles[0], k)
+		} else {
+			doc.Profiles[0][k] = v
+		}
+	}
+	data, _ := json.Marshal(doc)
+	file := filepath.Join(e.dir, fmt.Sprintf("%s-%d.json", name, time.Now().UnixNano()))
+	if err := os.WriteFile(file, data, 0o600); err != nil {
+		e.t.Fatal(err)
+	}
+	return file
+}
+
+func TestImportForceToAnotherAuthorityDeletesStoredSecrets(t *testing.T) {
+	changes := []struct {
+		name string
+		set  map[string]any
+	}{
+		{"authorityHost", map[string]any{"authorityHost": "https://login.attacker.example"}},
+		{"cloud", map[string]any{"cloud": "usgov"}},
+		{"tenantId", map[string]any{"tenantId": "11111111-2222-3333-4444-555555555555"}},
+		{"clientId", map[string]any{"clientId": "22222222-3333-4444-5555-666666666666"}},
+	}
+	for _, c := range changes {
+		t.Run(c.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			cache, keys := secretProfiles(e)
+			for _, name := range []string{"crt", "sec"} {
+				r := e.ok("", "config", "import", "--force", e.exportEdited(name, c.set))
+				if got := e.storedKinds(name); len(got) != 0 {
+					t.Errorf("%s: after import --force changed %s, the store still holds %v", name, c.name, keysOfStrings(got))
+				}
+				for _, want := range []string{"'" + name + "'", "deleted", "entratool config edit -p " + name} {
+					if !strings.Contains(r.err, want) {
+						t.Errorf("%s: warning lacks %q: %s", name, want, r)
+					}
+				}
+				if _, ok := cache.Get(keys[name]); ok {
+					t.Errorf("%s: the cached token of the old authority survived", name)
+				}
+			}
+			if c.name == "authorityHost" {
+				// Without its secret the profile fails (or, on a terminal, asks) instead of
+				// sending the old one; e2e/import_rebind_test.go proves no request leaves.
+				e.expect(1, "no client secret for profile", "", "get-token", "-p", "sec", "--timeout", "5s")
+			}
+		})
+	}
+}
+
+func TestImportForceSameIdentityKeepsStoredSecrets(t *testing.T) {
+	e := newTestEnv(t)
+	secretProfiles(e)
+	for _, set := range []map[string]any{
+		{"scope": "api://other/.default"},
+		// The same authority, spelt differently.
+		{"authorityHost": "HTTPS://Login.MicrosoftOnline.com/"},
+		{"cloud": "public"},
+		{"tenantId": strings.ToUpper(seedTenantID)},
+	} {
+		r := e.ok("", "config", "import", "--force", e.exportEdited("sec", set))
+		if got := e.storedKinds("sec")[secret.ClientSecret]; got != "old-client-secret" {
+			t.Errorf("import --force of %v lost the client secret (have %q): %s", set, got, r)
+		}
+		if strings.Contains(r.err, "deleted") {
+			t.Errorf("import --force of %v warned about a deletion: %s", set, r)
+		}
+	}
+}
+
+func keysOfStrings(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+func TestEditIdentityChangeDeletesStoredSecrets(t *testing.T) {
+	cases := []struct {
+		name    string
+		profile string
+		stdin   string
+		args    []string
+		want    map[string]string // what the store holds afterwards
+	}{
+		{"authority-host", "crt", "", []string{"--authority-host", "https://login.attacker.example"}, map[string]string{}},
+		{"cloud", "crt", "", []string{"--cloud", "china"}, map[string]string{}},
+		{"tenant-id", "crt", "", []string{"--tenant-id", "contoso.onmicrosoft.com"}, map[string]string{}},
+		{"client-id", "sec", "", []string{"--client-id", "22222222-3333-4444-5555-666666666666"}, map[string]string{}},
+		{"authority-host of a client secret", "sec", "", []string{"--authority-host", "https://login.attacker.example"}, map[string]string{}},
+		{"scope only", "crt", "", []string{"--scope", "api://other/.default"}, map[string]string{secret.CertificatePassword: testPassword}},
+		{"same authority spelt differently", "sec", "", []string{"--authority-host", "https://LOGIN.microsoftonline.com/"}, map[string]string{secret.ClientSecret: "old-client-secret"}},
+		{"cloud public is the default authority", "sec", "", []string{"--cloud", "public"}, map[string]string{secret.ClientSecret: "old-client-secret"}},
+		{"new authority with a new client secret", "sec", "brand-new-secret", []string{"--authority-host", "https://login.microsoftonline.us", "--client-secret-stdin"}, map[string]string{secret.ClientSecret: "brand-new-secret"}},
+		{"new authority with the password again", "crt", testPassword, []string{"--cloud", "usgov", "--certificate-password-stdin"}, map[string]string{secret.CertificatePassword: testPassword}},
+		{"new tenant with a client secret instead of the certificate", "crt", "brand-new-secret", []string{"--tenant-id", "contoso.onmicrosoft.com", "--client-secret-stdin"}, map[string]string{secret.ClientSecret: "brand-new-secret"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			e := newTestEnv(t)
+			cache, keys := secretProfiles(e)
+			r := e.ok(c.stdin, append([]string{"config", "edit", "-p", c.profile}, c.args...)...)
+			if got := e.storedKinds(c.profile); !reflect.DeepEqual(got, c.want) {
+				t.Errorf("store holds %v (%d values), want %v: %s", keysOfStrings(got), len(got), keysOfStrings(c.want), r)
+			}
+			lost := len(c.want) == 0
+			if warned := strings.Contains(r.err, "entratool config edit -p "+c.profile); warned != lost {
+				t.Errorf("warning about the deleted secret: got %v, want %v: %s", warned, lost, r)
+			}
+			_, cached := cache.Get(keys[c.profile])
+			switch {
+			case lost && cached:
+				t.Errorf("the cached token of the old authority survived %v", c.args)
+			case c.name == "scope only" && !cached:
+				t.Errorf("a scope change dropped the cached token")
+			}
+			// The other profile is untouched.
+			other := map[string]string{"crt": "sec", "sec": "crt"}[c.profile]
+			if len(e.storedKinds(other)) != 1 {
+				t.Errorf("the secret of profile %s went too", other)
+			}
+		})
+	}
+}
+
+// runTTY runs entratool as if on a terminal, with stdin answering the prompts.
+func (e *testEnv) runTTY(stdin string, args ...string) result {
+	e.t.Helper()
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code := Run(ctx, Streams{In: strings.NewReader(stdin), Out: &out, Err: &errb, InTTY: true}, args, e.getenv)
+	return result{code: code, out: out.String(), err: errb.String()}
+}
+
+func TestEditMenuIdentityChangeDeletesStoredSecret(t *testing.T) {
+	e := newTestEnv(t)
+	secretProfiles(e)
+	// 7. Authority Host, then 9. Done.
+	if r := e.runTTY("7\nhttps://login.attacker.example\n9\n", "config", "edit", "-p", "sec"); r.code != 0 || !strings.Contains(r.err, "entratool config edit -p sec") {
+		t.Fatalf("menu edit of the authority: %s", r)
+	}
+	if got := e.storedKinds("sec"); len(got) != 0 {
+		t.Errorf("menu authority change kept %v", keysOfStrings(got))
+	}
+	// 6. Tenant ID on the certificate profile.
+	if r := e.runTTY("6\ncontoso.onmicrosoft.com\n9\n", "config", "edit", "-p", "crt"); r.code != 0 {
+		t.Fatalf("menu edit of the tenant: %s", r)
+	}
+	if got := e.storedKinds("crt"); len(got) != 0 {
+		t.Errorf("menu tenant change kept %v", keysOfStrings(got))
+	}
+}
+
+// When the old secret cannot be deleted, nothing is written: the profile keeps its old
+// authority together with its secret, and the command says what to do.
+func TestRebindFailsBeforeWritingWhenTheSecretCannotBeDeleted(t *testing.T) {
+	e := newTestEnv(t)
+	secretProfiles(e)
+	moved := e.exportEdited("sec", map[string]any{"authorityHost": "https://login.attacker.example"})
+	good, err := os.ReadFile(e.secretsPath())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A secrets.json that does not parse: the file store can neither read nor delete.
+	if err := os.WriteFile(e.secretsPath(), []byte("{\"sec/client-secret\": "), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(e.profilesPath())
+	for _, args := range [][]string{
+		{"config", "import", "--force", moved},
+		{"config", "edit", "-p", "sec", "--authority-host", "https://login.attacker.example"},
+	} {
+		r := e.run("", args...)
+		if r.code != 1 || !strings.Contains(r.err, "run the command again") || !strings.Contains(r.err, "'sec'") {
+			t.Errorf("%v: want exit 1 naming the profile and the fix, got %s", args, r)
+		}
+		if after, _ := os.ReadFile(e.profilesPath()); !bytes.Equal(before, after) {
+			t.Errorf("%v changed profiles.json although the secret could not be deleted", args)
+		}
+	}
+	// Once the store works again, the same import goes through and deletes the secret.
+	if err := os.WriteFile(e.secretsPath(), good, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.ok("", "config", "import", "--force", moved)
+	if got := e.storedKinds("sec"); len(got) != 0 {
+		t.Errorf("secret kept: %v", keysOfStrings(got))
+	}
+}
+
+// TestKeyringImportRebind runs against a real Secret Service (scripts/with-keyring.sh).
+func TestKeyringImportRebind(t *testing.T) {
+	if os.Getenv("ENTRATOOL_TEST_KEYRING") != "1" {
+		t.Skip("needs a Secret Service: run under scripts/with-keyring.sh (sets ENTRATOOL_TEST_KEYRING=1)")
+	}
+	e := newTestEnv(t)
+	delete(e.vars, "ENTRATOOL_SECRET_STORE")
+	name := fmt.Sprintf("kr-rebind-%d", time.Now().UnixNano())
+	e.ok("keyring-client-secret", "config", "create", "--name", name, "--client-id", seedClientID, "--tenant-id", seedTenantID, "--client-secret-stdin", "--secret-store", "keyring")
+	kr, err := secret.Open(secret.KindKeyring, e.home, e.getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	key := secret.Key(name, secret.ClientSecret)
+	t.Cleanup(func() { kr.Delete(context.Background(), key) })
+	if got, err := kr.Get(ctx, key); err != nil || got != "keyring-client-secret" {
+		t.Fatalf("keyring Get = %d bytes, %v", len(got), err)
+	}
+	e.ok("", "config", "import", "--force", e.exportEdited(name, map[string]any{"scope": "api://x/.default"}))
+	if _, err := kr.Get(ctx, key); err != nil {
+		t.Fatalf("an import that keeps the authority lost the keyring secret: %v", err)
+	}
+	r := e.ok("", "config", "import", "--force", e.exportEdited(name, map[string]any{"authorityHost": "https://login.attacker.example"}))
+	if _, err := kr.Get(ctx, key); !errors.Is(err, secret.ErrNotFound) {
+		t.Errorf("after import --force to another authority, keyring Get err = %v, want ErrNotFound", err)
+	}
+	if !strings.Contains(r.err, "entratool config edit -p "+name) {
+		t.Errorf("no warning: %s", r)
 	}
 }

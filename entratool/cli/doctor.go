@@ -15,8 +15,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/entratool/entratool/core/cert"
+	"github.com/entratool/entratool/core/fsutil"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
+	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/core/token"
 )
 
@@ -26,12 +28,16 @@ type doctor struct {
 	failed int
 }
 
-func (d *doctor) ok(format string, args ...any) { fmt.Fprintf(d.a.Out, "✓ "+format+"\n", args...) }
+// Each line is escaped as a whole: it may quote a certificate's subject or a file's name.
+func (d *doctor) ok(format string, args ...any) { d.line("✓ "+format, args...) }
 func (d *doctor) bad(fix string, format string, args ...any) {
 	d.failed++
-	fmt.Fprintf(d.a.Out, "✗ "+format+" — fix: %s\n", append(args, fix)...)
+	d.line("✗ "+format+" — fix: %s", append(args, fix)...)
 }
-func (d *doctor) warn(format string, args ...any) { fmt.Fprintf(d.a.Out, "! "+format+"\n", args...) }
+func (d *doctor) warn(format string, args ...any) { d.line("! "+format, args...) }
+func (d *doctor) line(format string, args ...any) {
+	fmt.Fprintln(d.a.Out, termtext.Escape(fmt.Sprintf(format, args...)))
+}
 
 func (a *App) doctorCmd() *cobra.Command {
 	return &cobra.Command{
@@ -96,6 +102,7 @@ func (d *doctor) checkDir(dir, what string) {
 		d.bad("run `entratool config create`", "%s %s does not exist", what, dir)
 	case err != nil:
 		d.bad("check the path", "%s %s: %v", what, dir, err)
+	case d.untrusted(what, fsutil.CheckDir(dir)):
 	case fi.Mode().Perm()&0o077 != 0:
 		d.bad("chmod 700 "+dir, "%s %s is %04o (group/others can read it)", what, dir, fi.Mode().Perm())
 	default:
@@ -103,13 +110,28 @@ func (d *doctor) checkDir(dir, what string) {
 	}
 }
 
+// untrusted reports a refusal of the trust rules (SPEC §12: owner, mode, file type) as
+// a failed check, and whether there was one.
+func (d *doctor) untrusted(what string, err error) bool {
+	var u *fsutil.UntrustedError
+	if !errors.As(err, &u) {
+		return false
+	}
+	d.bad(u.Fix, "%s %s %s: entratool refuses it", what, u.Path, u.Problem)
+	return true
+}
+
 func (d *doctor) checkFile(path, what string) {
-	fi, err := os.Stat(path)
+	fi, err := os.Lstat(path)
+	if err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		fi, err = os.Stat(path)
+	}
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		return
 	case err != nil:
 		d.bad("check the path", "%s %s: %v", what, path, err)
+	case d.untrusted(what, fsutil.CheckFile(path, fi)):
 	case fi.Mode().Perm()&0o077 != 0:
 		d.bad("chmod 600 "+path, "%s %s is %04o (group/others can read it)", what, path, fi.Mode().Perm())
 	default:
@@ -149,14 +171,14 @@ func (d *doctor) checkProfile(ctx context.Context, home string, p *profile.Profi
 		}
 	}
 	if p.UseCertificate && p.CertificatePath != "" {
-		d.checkCertificate(p, pw)
+		d.checkCertificate(ctx, p, pw)
 	} else if p.CertificateStore != "" {
 		d.ok("profile %s: key in the %s store, thumbprint %s (plugin not started by doctor)", p.Name, p.CertificateStore, p.CertificateThumbprint)
 	}
 	d.checkWiring(p)
 }
 
-func (d *doctor) checkCertificate(p *profile.Profile, pw string) {
+func (d *doctor) checkCertificate(ctx context.Context, p *profile.Profile, pw string) {
 	if w := cert.PermissionWarning(p.CertificatePath); w != "" {
 		w = strings.TrimPrefix(w, "warning: ")
 		if i := strings.Index(w, "; run:"); i >= 0 {
@@ -164,7 +186,7 @@ func (d *doctor) checkCertificate(p *profile.Profile, pw string) {
 		}
 		d.bad("chmod 600 "+p.CertificatePath, "profile %s: %s", p.Name, w)
 	}
-	c, err := cert.Load(p.CertificatePath, pw)
+	c, err := cert.Load(ctx, p.CertificatePath, pw)
 	if err != nil {
 		fix := "`entratool config edit -p " + p.Name + "` → Certificate Path"
 		if errors.Is(err, cert.ErrBadPassword) {

@@ -12,6 +12,7 @@ import (
 	"github.com/entratool/entratool/core/keystore"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
+	"github.com/entratool/entratool/core/termtext"
 )
 
 // keyStoreHost starts key-store plugins for this process (token.Options.KeyStore).
@@ -154,7 +155,7 @@ func (a *App) keyStoreListCmd() *cobra.Command {
 	fl.StringVar(&location, "store-location", "", "store location for OS certificate stores (CurrentUser, LocalMachine)")
 	fl.BoolVar(&pinStdin, "pin-stdin", false, "read the store's PIN from stdin")
 	fl.StringVarP(&output, "output", "o", "table", "output: table or json")
-	fl.DurationVar(&timeout, "timeout", 30*time.Second, "give up after this long")
+	fl.Var(newTimeoutFlag(&timeout, 30*time.Second), "timeout", "give up after this long")
 	return cmd
 }
 
@@ -189,7 +190,8 @@ func (a *App) printKeyStore(name string, entries []keystore.Entry, output string
 				key = e.KeyRef
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Subject, e.SHA1, until, key)
+		// Subjects and key references come from the store (a plugin, a token): escaped.
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", termtext.Escape(e.Subject), e.SHA1, until, termtext.Escape(key))
 	}
 	return tw.Flush()
 }

@@ -63,12 +63,12 @@ func (a *App) configRotateCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&newCert, "certificate", "", "the new certificate (PFX/P12 or PEM)")
 	cmd.Flags().BoolVar(&pwStdin, "certificate-password-stdin", false, "read the new certificate's password from stdin")
-	cmd.Flags().DurationVar(&timeout, "timeout", 30*time.Second, "give up on the test token after this long")
+	cmd.Flags().Var(newTimeoutFlag(&timeout, 30*time.Second), "timeout", "give up on the test token after this long")
 	return cmd
 }
 
 func (a *App) rotate(ctx context.Context, old *profile.Profile, path, pw string, timeout time.Duration) error {
-	c, err := cert.Load(path, pw)
+	c, err := cert.Load(ctx, path, pw)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -30,8 +31,39 @@ type tokenFlags struct {
 
 func (f *tokenFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.scope, "scope", "", "scope to request (default: the profile's scope)")
-	cmd.Flags().DurationVar(&f.timeout, "timeout", 30*time.Second, "give up after this long (retries included)")
+	cmd.Flags().Var(newTimeoutFlag(&f.timeout, 30*time.Second), "timeout", "give up after this long (retries included)")
 	cmd.Flags().BoolVar(&f.forceRefresh, "force-refresh", false, "ignore the cache and ask Entra ID for a new token")
+}
+
+// timeoutFlag is a --timeout value. It must be a positive duration: 0 or less would
+// mean "never give up" and leave git, kubectl or docker hanging on a helper (SPEC §12),
+// so it is refused while the flags are parsed, as a usage error.
+type timeoutFlag struct{ d *time.Duration }
+
+func newTimeoutFlag(d *time.Duration, def time.Duration) timeoutFlag {
+	*d = def
+	return timeoutFlag{d}
+}
+
+func (f timeoutFlag) String() string {
+	if f.d == nil {
+		return ""
+	}
+	return f.d.String()
+}
+
+func (f timeoutFlag) Type() string { return "duration" }
+
+func (f timeoutFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("not a duration like 30s or 2m")
+	}
+	if d <= 0 {
+		return errors.New("the timeout must be positive, like 30s (0 or less would never give up)")
+	}
+	*f.d = d
+	return nil
 }
 
 // provider builds the token pipeline for p, prompting for missing secrets only when
@@ -94,6 +126,11 @@ func (a *App) fetchToken(ctx context.Context, f *tokenFlags) (*token.Token, *pro
 	defer cancel()
 	t, err := pr.Token(ctx, pr.Scope(f.scope), f.forceRefresh)
 	if err != nil {
+		return nil, p, err
+	}
+	// get-token, env and exec print the token or hand it to a child: never one that
+	// breaks SPEC §12's rules, whichever path it came by.
+	if err := output.Check(t, p); err != nil {
 		return nil, p, err
 	}
 	return t, p, nil
@@ -165,6 +202,7 @@ func (a *App) envCmd() *cobra.Command {
 
 func (a *App) execCmd() *cobra.Command {
 	var f tokenFlags
+	var passSecretEnv bool
 	cmd := &cobra.Command{
 		Use:   "exec [flags] -- CMD [ARGS...]",
 		Short: "Run a command with the token variables set",
@@ -180,24 +218,42 @@ func (a *App) execCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.runChild(args, tokenVars(t, p))
+			return a.runChild(args, childEnv(os.Environ(), passSecretEnv), tokenVars(t, p))
 		},
 	}
 	cmd.Flags().SetInterspersed(false)
 	f.register(cmd)
+	cmd.Flags().BoolVar(&passSecretEnv, "pass-secret-env", false, "also pass ENTRATOOL_CERT_PASSWORD and ENTRATOOL_CLIENT_SECRET to the command (by default it gets the token, not the secrets)")
 	return cmd
 }
 
-// runChild runs argv with extra variables, forwarding SIGINT/SIGTERM, and returns an
-// exitError carrying the child's exit code.
-func (a *App) runChild(argv []string, vars []envexport.Var) error {
+// childEnv is the environment exec gives its command: the child needs the token, not
+// the secrets it was minted with (SPEC §12), unless the user asks for them.
+func childEnv(environ []string, passSecrets bool) []string {
+	if passSecrets {
+		return environ
+	}
+	env := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if secret.IsSecretEnv(name) {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+// runChild runs argv with env plus extra variables, forwarding SIGINT/SIGTERM, and
+// returns an exitError carrying the child's exit code.
+func (a *App) runChild(argv []string, env []string, vars []envexport.Var) error {
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		return withCode(127, fmt.Errorf("%s: command not found", argv[0]))
 	}
 	c := exec.Command(path, argv[1:]...)
 	c.Stdin, c.Stdout, c.Stderr = a.In, a.Out, a.Err
-	c.Env = os.Environ()
+	c.Env = env
 	for _, v := range vars {
 		c.Env = append(c.Env, v.Name+"="+v.Value)
 	}
