@@ -81,7 +81,7 @@ func TestKeyStorePKCS11Token(t *testing.T) {
 	}
 	// A miss without the plugin says where it looked.
 	_, errOut, code := w.run("", "entratool", "get-token", "-p", "hsm", "--force-refresh")
-	want := `key-store plugin "pkcs11" not found: no entratool-keystore-pkcs11 in ` + filepath.Join(w.home, "plugins") + " or on PATH"
+	want := `key-store plugin "pkcs11" not found: no entratool-keystore-pkcs11 in ` + binDir + ", " + filepath.Join(w.home, "plugins") + " or on PATH"
 	if code != 1 || !strings.Contains(errOut, want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
 		t.Errorf("missing plugin: exit %d, stderr %q", code, errOut)
 	}

@@ -51,7 +51,7 @@ func TestKeyStoreListAndCertCommands(t *testing.T) {
 		append([]string{"keystore", "list", "--store", "pkcs11", "--pin-stdin"}, storeArgs...)...)
 	e.expect(2, "give --store NAME", "", "keystore", "list")
 	e.expect(2, "a key store name is lower-case letters", "", "keystore", "list", "--store", "../x")
-	e.expect(1, "no entratool-keystore-tpm in "+filepath.Join(e.home, "plugins")+" or on PATH", "", "keystore", "list", "--store", "tpm")
+	e.expect(1, ", "+filepath.Join(e.home, "plugins")+" or on PATH", "", "keystore", "list", "--store", "tpm")
 
 	// A profile made with the documented flags; its PIN goes to the secret store.
 	e.ok(tok.PIN, append([]string{"config", "create", "--name", "hsm", "--client-id", seedClientID, "--tenant-id", seedTenantID,
