@@ -54,17 +54,24 @@ func main() {
 	binDir := flag.String("bin", "bin", "directory with the built binaries")
 	n := flag.Int("n", 100, "runs per command in the alternated comparison")
 	herds := flag.String("herds", "32,64,128", "simultaneous cold processes to start")
+	baseline := flag.String("baseline", "", "directory with an earlier build's binaries: its cache hits are alternated with ours (before/after in one run)")
 	flag.Parse()
-	if err := run(*binDir, *n, *herds); err != nil {
+	if err := run(*binDir, *n, *herds, *baseline); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(binDir string, n int, herds string) error {
+func run(binDir string, n int, herds, baselineDir string) error {
 	bin, err := filepath.Abs(binDir)
 	if err != nil {
 		return err
+	}
+	var baseline string
+	if baselineDir != "" {
+		if baseline, err = filepath.Abs(baselineDir); err != nil {
+			return err
+		}
 	}
 	dir, err := os.MkdirTemp("", "entratool-bench-")
 	if err != nil {
@@ -86,8 +93,14 @@ func run(binDir string, n int, herds string) error {
 
 	fmt.Printf("# entratool bench — %s, %d cores, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), runtime.Version())
 	fmt.Printf("## Cache hit, whole process (%d runs each, alternated with the minimal program)\n\n", n)
-	fmt.Println("| command | median | p90 | minimal median | ratio | CPU ratio | target ≤ 1.5× | peak RSS |")
-	fmt.Println("|---|---|---|---|---|---|---|---|")
+	if baseline != "" {
+		fmt.Printf("Each round runs the minimal program, the baseline build's binary (%s) and ours, in an order that rotates from round to round.\n\n", baseline)
+		fmt.Println("| command | median | p90 | minimal median | ratio | CPU ratio | target ≤ 1.5× | peak RSS | baseline median | vs baseline (wall) | vs baseline (CPU) |")
+		fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
+	} else {
+		fmt.Println("| command | median | p90 | minimal median | ratio | CPU ratio | target ≤ 1.5× | peak RSS |")
+		fmt.Println("|---|---|---|---|---|---|---|---|")
+	}
 	for _, t := range targets(e) {
 		if _, err := os.Stat(t.bin); err != nil {
 			continue
@@ -99,20 +112,37 @@ func run(binDir string, n int, herds string) error {
 			}
 		}
 		before := e.emu.Counts().Total
-		var tt, mt, tc, mc []time.Duration
+		var tt, mt, tc, mc, bt, bc []time.Duration
 		var rss int64
+		base := ""
+		if baseline != "" {
+			base = filepath.Join(baseline, filepath.Base(t.bin))
+		}
+		// Each round runs every command once; the order rotates from round to round, so
+		// that no command always follows the same one (a fixed order was worth ~4%).
+		type sample struct {
+			bin       string
+			args      []string
+			stdin     string
+			wall, cpu *[]time.Duration
+			peak      *int64
+		}
+		var ignored int64
+		runs := []sample{{minimal, []string{small}, "", &mt, &mc, &ignored}}
+		if base != "" {
+			runs = append(runs, sample{base, t.args, t.stdin, &bt, &bc, &ignored})
+		}
+		runs = append(runs, sample{t.bin, t.args, t.stdin, &tt, &tc, &rss})
 		for i := 0; i < n; i++ {
-			d, c, _, err := e.timed(minimal, []string{small}, "")
-			if err != nil {
-				return err
+			for j := range runs {
+				r := runs[(i+j)%len(runs)]
+				d, c, peak, err := e.timed(r.bin, r.args, r.stdin)
+				if err != nil {
+					return fmt.Errorf("%s (%s): %w", t.name, r.bin, err)
+				}
+				*r.wall, *r.cpu = append(*r.wall, d), append(*r.cpu, c)
+				*r.peak = max(*r.peak, peak)
 			}
-			mt, mc = append(mt, d), append(mc, c)
-			d, c, r, err := e.timed(t.bin, t.args, t.stdin)
-			if err != nil {
-				return fmt.Errorf("%s: %w", t.name, err)
-			}
-			tt, tc = append(tt, d), append(tc, c)
-			rss = max(rss, r)
 		}
 		if after := e.emu.Counts().Total; after != before {
 			return fmt.Errorf("%s: %d requests during cache-hit runs", t.name, after-before)
@@ -123,7 +153,11 @@ func run(binDir string, n int, herds string) error {
 			met = "NOT met"
 		}
 		cpuRatio := float64(median(tc)) / float64(median(mc))
-		fmt.Printf("| `%s` | %s | %s | %s | %.2f× | %.2f× | %s | %.1f MB |\n", t.name, ms(median(tt)), ms(pct(tt, 90)), ms(median(mt)), ratio, cpuRatio, met, float64(rss)/1024)
+		fmt.Printf("| `%s` | %s | %s | %s | %.2f× | %.2f× | %s | %.1f MB |", t.name, ms(median(tt)), ms(pct(tt, 90)), ms(median(mt)), ratio, cpuRatio, met, float64(rss)/1024)
+		if base != "" {
+			fmt.Printf(" %s | %.3f× | %.3f× |", ms(median(bt)), float64(median(tt))/float64(median(bt)), float64(median(tc))/float64(median(bc)))
+		}
+		fmt.Println()
 	}
 
 	// A cold get-token becomes entratool-engine in the same process (exec), so its

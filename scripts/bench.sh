@@ -7,7 +7,7 @@ echo '```'
 go test -run="^$" -bench=. -benchmem -benchtime=2000x ./entratool/ ./core/tokencache/ ./core/profile/ 2>&1 | grep -E '^(Benchmark|ok|PASS)' || true
 echo '```'
 echo
-go run ./bench -bin ./bin -n "${BENCH_RUNS:-100}" -herds "${BENCH_HERDS:-32,64,128}"
+go run ./bench -bin ./bin -n "${BENCH_RUNS:-100}" -herds "${BENCH_HERDS:-32,64,128}" ${BENCH_BASELINE:+-baseline "$BENCH_BASELINE"}
 
 echo
 echo "## Plugin-signed cold token ($((11)) runs each, alternated, medians)"

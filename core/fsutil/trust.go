@@ -209,14 +209,18 @@ const (
 // and returns it only if the opened file passes CheckFile. fs.ErrNotExist passes
 // through unwrapped in meaning (errors.Is works).
 func OpenPrivate(path string, follow Follow) (*os.File, fs.FileInfo, error) {
-	if follow == FollowOwnLink {
-		if li, err := os.Lstat(path); err == nil && li.Mode()&fs.ModeSymlink != 0 {
-			if err := checkOwner(path, li, OwnerSelfOrRoot, "symlink"); err != nil {
-				return nil, nil, err
-			}
+	f, err := openReadNoBlock(path, false)
+	if err != nil && isSymlinkRefusal(err) && follow == FollowOwnLink {
+		// Only now, so that the usual case (no link) costs no extra lstat.
+		li, lerr := os.Lstat(path)
+		if lerr != nil {
+			return nil, nil, lerr
 		}
+		if err := checkOwner(path, li, OwnerSelfOrRoot, "symlink"); err != nil {
+			return nil, nil, err
+		}
+		f, err = openReadNoBlock(path, true)
 	}
-	f, err := openReadNoBlock(path, follow == FollowOwnLink)
 	if err != nil {
 		if isSymlinkRefusal(err) {
 			return nil, nil, &UntrustedError{Path: path, Problem: "is a symlink", Fix: "remove it"}
