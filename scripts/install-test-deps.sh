@@ -12,6 +12,8 @@ command -v softhsm2-util >/dev/null || need+=(softhsm2)
 command -v pkcs11-tool >/dev/null || need+=(opensc)
 command -v fish >/dev/null || need+=(fish)
 command -v zsh >/dev/null || need+=(zsh)
+python3 -c 'import dotenv' 2>/dev/null || need+=(python3-dotenv)   # a second reader of env --shell dotenv
+command -v useradd >/dev/null || need+=(passwd)                      # the trust tests' second local user
 command -v gcc >/dev/null || need+=(gcc libc6-dev)   # cgo: the PKCS#11 plugin
 command -v kubectl >/dev/null || echo "note: kubectl not found; the kubectl e2e step is skipped (client-go covers the same path)" >&2
 [ ${#need[@]} -eq 0 ] && exit 0
