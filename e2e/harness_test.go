@@ -7,13 +7,17 @@ import (
 	"bytes"
 	"context"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -285,4 +289,54 @@ func (w *world) profile(name string) *profile.Profile {
 		w.t.Fatalf("no profile %q", name)
 	}
 	return p
+}
+
+// recorder is a second HTTPS listener on 127.0.0.1 with a leaf from the emulator's CA, so
+// the binaries trust it like the authority, that keeps every request reaching it: where a
+// followed redirect, a planted file or a moved profile would deliver a secret. It answers
+// OIDC discovery as Entra does, so that a client about to leak goes on to post its
+// credential, and everything else with an Entra-style 401.
+type recorder struct {
+	url, host string
+	mu        sync.Mutex
+	got       []string // "METHOD URL", the headers, the body
+}
+
+func startRecorder(t *testing.T, emu *emulator.Emulator) *recorder {
+	t.Helper()
+	r := &recorder{}
+	srv, err := emu.StartServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s %s (%d bytes)\n", req.Method, req.URL, len(body))
+		req.Header.Write(&b)
+		b.Write(body)
+		r.mu.Lock()
+		r.got = append(r.got, b.String())
+		r.mu.Unlock()
+		rw.Header().Set("Content-Type", "application/json")
+		if tenant, ok := strings.CutSuffix(strings.TrimPrefix(req.URL.Path, "/"), "/v2.0/.well-known/openid-configuration"); ok && req.Method == http.MethodGet {
+			base := r.url + "/" + tenant
+			json.NewEncoder(rw).Encode(map[string]string{
+				"token_endpoint":         base + "/oauth2/v2.0/token",
+				"authorization_endpoint": base + "/oauth2/v2.0/authorize",
+				"issuer":                 base + "/v2.0",
+				"jwks_uri":               base + "/discovery/v2.0/keys",
+			})
+			return
+		}
+		rw.WriteHeader(http.StatusUnauthorized)
+		io.WriteString(rw, `{"error":"invalid_client","error_description":"AADSTS7000215: recorder"}`)
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.url, r.host = srv.URL, srv.Host
+	return r
+}
+
+func (r *recorder) requests() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.got...)
 }

@@ -3,11 +3,8 @@ package e2e
 import (
 	"crypto/x509"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,38 +15,6 @@ import (
 // SPEC §12 "HTTP": no redirect is followed on credential requests; refused
 // connections, unknown hosts and TLS failures fail fast naming the host; Retry-After
 // never outlives --timeout; --timeout must be positive.
-
-// recorder is a second HTTPS listener on 127.0.0.1, trusted like the emulator, that
-// notes every request reaching it: the place a followed redirect would deliver the
-// client secret, the client assertion or the Entra access token.
-type recorder struct {
-	url, host string
-	mu        sync.Mutex
-	got       []string
-}
-
-func startRecorder(t *testing.T, w *world) *recorder {
-	t.Helper()
-	r := &recorder{}
-	srv, err := w.emu.StartServer(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
-		body, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
-		r.mu.Lock()
-		r.got = append(r.got, fmt.Sprintf("%s %s (%d bytes)", req.Method, req.URL.Path, len(body)))
-		r.mu.Unlock()
-		http.NotFound(rw, req)
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.url, r.host = srv.URL, srv.Host
-	return r
-}
-
-func (r *recorder) requests() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.got...)
-}
 
 // checkRedirectRefused asserts the one-line refusal naming both hosts and the status,
 // and that nothing reached the redirect target.
@@ -74,7 +39,7 @@ func TestHTTPPolicyTokenRedirectNotFollowed(t *testing.T) {
 	w.emu.RegisterApp(emulator.App{TenantID: tenantID, ClientID: clientID, Certificates: []*x509.Certificate{cf.leaf}, Secrets: []string{sec}})
 	w.certProfile("cert", cf, cf.pfx)
 	w.saveProfile(&profile.Profile{Name: "secret", Scope: graph}, sec)
-	rec := startRecorder(t, w)
+	rec := startRecorder(t, w.emu)
 	from := strings.TrimPrefix(w.emu.URL, "https://")
 	for _, c := range []struct {
 		profile string
@@ -97,7 +62,7 @@ func TestHTTPPolicyTokenRedirectNotFollowed(t *testing.T) {
 
 func TestHTTPPolicyMetadataRedirectNotFollowed(t *testing.T) {
 	w, cf := faultWorld(t)
-	rec := startRecorder(t, w)
+	rec := startRecorder(t, w.emu)
 	w.emu.SetMetadataRedirect(rec.url + "/" + tenantID + "/v2.0/.well-known/openid-configuration")
 	from := strings.TrimPrefix(w.emu.URL, "https://")
 	out, errOut, code := w.timedRun(10*time.Second, "", "entratool", "get-token", "--timeout", "5s")
@@ -120,7 +85,7 @@ func TestHTTPPolicyMetadataRedirectNotFollowed(t *testing.T) {
 
 func TestHTTPPolicyRegistryExchangeRedirectNotFollowed(t *testing.T) {
 	w, reg, cf := acrWorld(t, "REG")
-	rec := startRecorder(t, w)
+	rec := startRecorder(t, w.emu)
 	reg.SetExchangeRedirect(rec.url + "/oauth2/exchange")
 	out, errOut, code := w.timedRun(40*time.Second, reg.Host, "docker-credential-entra", "get")
 	if code == 0 {

@@ -7,13 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,61 +23,10 @@ import (
 // binaries trust like any other, which records what reaches it — by `config import
 // --force` of an edited export (and by `config edit`), then ask for a token.
 
-// recordingAuthority is the "other" authority host: it answers every request with an
-// error and keeps each request's method, URL, headers and body.
-type recordingAuthority struct {
-	URL string
-	mu  sync.Mutex
-	got []string
-}
-
-func newRecordingAuthority(t *testing.T, emu *emulator.Emulator) *recordingAuthority {
-	t.Helper()
-	ra := &recordingAuthority{}
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		var b strings.Builder
-		fmt.Fprintf(&b, "%s %s\n", r.Method, r.URL)
-		r.Header.Write(&b)
-		b.Write(body)
-		ra.mu.Lock()
-		ra.got = append(ra.got, b.String())
-		ra.mu.Unlock()
-		rw.Header().Set("Content-Type", "application/json")
-		// Discovery is answered as Entra would, so that a client about to leak goes on to
-		// POST its credential to the token endpoint; that request is what must never come.
-		if tenant, ok := strings.CutSuffix(strings.TrimPrefix(r.URL.Path, "/"), "/v2.0/.well-known/openid-configuration"); ok && r.Method == http.MethodGet {
-			base := ra.URL + "/" + tenant
-			json.NewEncoder(rw).Encode(map[string]string{
-				"token_endpoint":         base + "/oauth2/v2.0/token",
-				"authorization_endpoint": base + "/oauth2/v2.0/authorize",
-				"issuer":                 base + "/v2.0",
-				"jwks_uri":               base + "/discovery/v2.0/keys",
-			})
-			return
-		}
-		rw.WriteHeader(http.StatusUnauthorized)
-		io.WriteString(rw, `{"error":"invalid_client","error_description":"AADSTS7000215: recording authority"}`)
-	}))
-	// A leaf from the emulator's CA, which SSL_CERT_FILE makes the binaries trust: the
-	// old secret would be accepted by TLS here, so only entratool can keep it back.
-	srv.TLS = emu.ServerTLSConfig()
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	ra.URL = srv.URL
-	return ra
-}
-
-func (ra *recordingAuthority) requests() []string {
-	ra.mu.Lock()
-	defer ra.mu.Unlock()
-	return append([]string(nil), ra.got...)
-}
-
 // checkNothingSent fails unless the recording authority saw no request at all: no token
 // request, and so certainly none carrying the old secret or an assertion signed with the
 // old certificate unlocked by the old password.
-func (ra *recordingAuthority) checkNothingSent(t *testing.T, oldSecret string) {
+func (ra *recorder) checkNothingSent(t *testing.T, oldSecret string) {
 	t.Helper()
 	for _, r := range ra.requests() {
 		if strings.Contains(r, oldSecret) || strings.Contains(r, "client_secret=") || strings.Contains(r, "client_assertion=") {
@@ -136,7 +81,7 @@ func rebindCases(w *world) []rebindCase {
 // a recording authority with move, and proves that its next token request goes nowhere.
 func runRebind(t *testing.T, w *world, c rebindCase, extraCreate []string, move func(name, authority string) (string, int), stored func(name string) bool) {
 	t.Helper()
-	other := newRecordingAuthority(t, w.emu)
+	other := startRecorder(t, w.emu)
 	name := c.name
 	args := append([]string{"config", "create", "--name", name, "--client-id", clientID, "--tenant-id", tenantID,
 		"--authority-host", w.emu.URL, "--scope", graph}, c.create...)
@@ -147,9 +92,9 @@ func runRebind(t *testing.T, w *world, c rebindCase, extraCreate []string, move 
 	w.claims(w.mustRun("", "entratool", "get-token", "-p", name), "https://graph.microsoft.com")
 	issued := w.emu.Counts().TokenIssued
 
-	errOut, code := move(name, other.URL)
+	errOut, code := move(name, other.url)
 	if code != 0 {
-		t.Fatalf("%s: moving the profile to %s: exit %d\n%s", name, other.URL, code, errOut)
+		t.Fatalf("%s: moving the profile to %s: exit %d\n%s", name, other.url, code, errOut)
 	}
 	if !strings.Contains(errOut, "'"+name+"'") || !strings.Contains(errOut, "entratool config edit -p "+name) {
 		t.Errorf("%s: no warning that the secret was deleted and how to set it:\n%s", name, errOut)
@@ -160,8 +105,8 @@ func runRebind(t *testing.T, w *world, c rebindCase, extraCreate []string, move 
 	if stored(name) {
 		t.Errorf("%s: the secret is still stored after the move to another authority", name)
 	}
-	if got := w.profile(name).Authority(); got != other.URL {
-		t.Fatalf("%s: profile authority %s, want %s", name, got, other.URL)
+	if got := w.profile(name).Authority(); got != other.url {
+		t.Fatalf("%s: profile authority %s, want %s", name, got, other.url)
 	}
 
 	for _, bin := range []string{"entratool", "kubectl-exec-entra"} {
@@ -289,11 +234,11 @@ func TestImportRebindKeyringUnreachableChangesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := newRecordingAuthority(t, w.emu)
-	file := w.moveExport("kr", other.URL)
+	other := startRecorder(t, w.emu)
+	file := w.moveExport("kr", other.url)
 	for _, args := range [][]string{
 		{"config", "import", "--force", file},
-		{"config", "edit", "-p", "kr", "--authority-host", other.URL},
+		{"config", "edit", "-p", "kr", "--authority-host", other.url},
 	} {
 		start := time.Now()
 		_, errOut, code := w.run("", "entratool", args...)

@@ -8,14 +8,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -115,37 +112,6 @@ func sharedDir(t *testing.T, a *attacker, path string) {
 	os.Chmod(path, 0o777)
 }
 
-// spy is an HTTPS listener trusted like the emulator that records every request: where
-// an attacker would want the secret sent.
-type spy struct {
-	srv  *emulator.Server
-	mu   sync.Mutex
-	seen []string
-}
-
-func newSpy(t *testing.T, w *world) *spy {
-	t.Helper()
-	s := &spy{}
-	srv, err := w.emu.StartServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		s.mu.Lock()
-		s.seen = append(s.seen, r.Method+" "+r.URL.Path+" "+string(body))
-		s.mu.Unlock()
-		http.Error(rw, "spy", http.StatusTeapot)
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.srv = srv
-	return s
-}
-
-func (s *spy) requests() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.seen...)
-}
-
 const trustSecret = "Trust-Client-Secret-5d1c"
 
 // secretWorld is a world with one client-secret profile "p" (cache keys of secret
@@ -221,8 +187,8 @@ func TestTrustPlantedCacheTokenIsNeverServed(t *testing.T) {
 // server made the next cold fetch post the client secret there.
 func TestTrustPlantedMetadataNeverReceivesTheSecret(t *testing.T) {
 	w, _, a, cache, name, doc := plantedCache(t)
-	evil := newSpy(t, w)
-	doc["token_endpoint"] = evil.srv.URL + "/" + tenantID + "/oauth2/v2.0/token"
+	evil := startRecorder(t, w.emu)
+	doc["token_endpoint"] = evil.url + "/" + tenantID + "/oauth2/v2.0/token"
 	planted, _ := json.Marshal(doc)
 	plant(t, a, filepath.Join(cache, "metadata", name), planted)
 	out, errOut, code := w.run("", "entratool", "get-token", "--force-refresh")
@@ -315,7 +281,7 @@ func TestTrustPlantedLockFIFO(t *testing.T) {
 func TestTrustLooseHomeIsRefused(t *testing.T) {
 	w, _ := secretWorld(t)
 	a := newAttacker(t, w)
-	evil := newSpy(t, w)
+	evil := startRecorder(t, w.emu)
 	w.mustRun("", "entratool", "get-token") // a cached token exists, too
 	os.Chmod(w.home, 0o777)
 
@@ -334,7 +300,7 @@ func TestTrustLooseHomeIsRefused(t *testing.T) {
 	// The attacker's profiles.json: same name, their authority.
 	cfg, _ := json.Marshal(map[string]any{"defaultProfile": "p", "profiles": []map[string]any{{
 		"name": "p", "clientId": clientID, "tenantId": tenantID, "useCertificate": false,
-		"scope": graph, "authorityHost": evil.srv.URL, "secretStore": "file"}}})
+		"scope": graph, "authorityHost": evil.url, "secretStore": "file"}}})
 	pj := filepath.Join(w.home, "profiles.json")
 	if a != nil {
 		os.Rename(pj, pj+".victim")
