@@ -23,16 +23,25 @@ func EnsurePrivateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
 	}
-	if err := CheckDir(dir); err != nil {
-		return err
-	}
-	fi, err := os.Stat(dir)
+	fi, err := checkDir(dir, OwnerSelf)
 	if err != nil {
 		return err
 	}
 	if modeBitsMeaningful && fi.Mode().Perm()&0o077 != 0 {
 		if err := os.Chmod(dir, fi.Mode().Perm()&0o700); err != nil {
 			return fmt.Errorf("restrict %s to 0700: %w", dir, err)
+		}
+	}
+	return nil
+}
+
+// EnsurePrivateDirs applies EnsurePrivateDir to each directory in turn (a cache
+// directory, then the subdirectory a file goes into), so that no directory is created
+// inside one that fails the trust rules.
+func EnsurePrivateDirs(dirs ...string) error {
+	for _, d := range dirs {
+		if err := EnsurePrivateDir(d); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -61,33 +61,47 @@ const (
 // only if the link itself belongs to the user or root (as Linux's protected_symlinks
 // rule asks in shared directories).
 func CheckDir(dir string) error {
-	return checkDir(dir, OwnerSelf)
+	_, err := checkDir(dir, OwnerSelf)
+	return err
 }
 
-func checkDir(dir string, owners Owners) error {
+// CheckDirs applies CheckDir to each directory in turn (a cache directory, then the
+// subdirectory a file is read from), stopping at the first refusal.
+func CheckDirs(dirs ...string) error {
+	for _, d := range dirs {
+		if err := CheckDir(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkDir returns the directory's FileInfo (its target's, for a symlink) once it has
+// passed, so that a caller needs no second stat.
+func checkDir(dir string, owners Owners) (fs.FileInfo, error) {
 	fi, err := os.Lstat(dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if fi.Mode()&fs.ModeSymlink != 0 {
 		if err := checkOwner(dir, fi, OwnerSelfOrRoot, "symlink"); err != nil {
-			return err
+			return nil, err
 		}
 		if fi, err = os.Stat(dir); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if !fi.IsDir() {
-		return &UntrustedError{Path: dir, Problem: fmt.Sprintf("is not a directory (%s)", kindOf(fi.Mode()))}
+		return nil, &UntrustedError{Path: dir, Problem: fmt.Sprintf("is not a directory (%s)", kindOf(fi.Mode()))}
 	}
 	if err := checkOwner(dir, fi, owners, "directory"); err != nil {
-		return err
+		return nil, err
 	}
 	mode := "700"
 	if owners == OwnerSelfOrRoot {
 		mode = "go-w"
 	}
-	return checkNotWritableByOthers(dir, fi, mode)
+	return fi, checkNotWritableByOthers(dir, fi, mode)
 }
 
 // CheckFile applies the file rules to fi, the result of fstat on path's open file (or
@@ -114,7 +128,7 @@ func checkFile(path string, fi fs.FileInfo, owners Owners) error {
 // CheckExecutable applies the plugin rule to an executable and its directory: both
 // owned by the current user or root, neither writable by group or others.
 func CheckExecutable(path string) error {
-	if err := checkDir(filepath.Dir(path), OwnerSelfOrRoot); err != nil {
+	if _, err := checkDir(filepath.Dir(path), OwnerSelfOrRoot); err != nil {
 		return err
 	}
 	fi, err := os.Stat(path)

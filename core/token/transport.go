@@ -98,10 +98,7 @@ type metadataTransport struct {
 // planted by another user could name their server as the token endpoint, which would
 // then receive the client secret or a signed assertion.
 func (t *metadataTransport) read(path string) ([]byte, os.FileInfo, error) {
-	if err := fsutil.CheckDir(filepath.Dir(t.dir)); err != nil {
-		return nil, nil, err
-	}
-	if err := fsutil.CheckDir(t.dir); err != nil {
+	if err := fsutil.CheckDirs(filepath.Dir(t.dir), t.dir); err != nil {
 		return nil, nil, err
 	}
 	f, fi, err := fsutil.OpenPrivate(path, fsutil.NoFollow)
@@ -159,7 +156,7 @@ func (t *metadataTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	}
 	resp.Body = io.NopCloser(bytes.NewReader(data))
 	// A failure to cache only costs a request next time.
-	if fsutil.EnsurePrivateDir(filepath.Dir(t.dir)) == nil && fsutil.EnsurePrivateDir(t.dir) == nil {
+	if fsutil.EnsurePrivateDirs(filepath.Dir(t.dir), t.dir) == nil {
 		_ = fsutil.WriteFileAtomic(path, data, 0o600)
 	}
 	return resp, nil

@@ -108,10 +108,7 @@ func (c *Cache) entry(k Key) (*Token, error) {
 // CheckDirs applies the trust rules to the cache directory and its tokens directory:
 // another user who can write there could plant the token a helper hands to git.
 func (c *Cache) CheckDirs() error {
-	if err := fsutil.CheckDir(c.Dir); err != nil {
-		return err
-	}
-	return fsutil.CheckDir(filepath.Join(c.Dir, "tokens"))
+	return fsutil.CheckDirs(c.Dir, filepath.Join(c.Dir, "tokens"))
 }
 
 // Get returns the cached token for k if it is valid for longer than the margin.
@@ -195,8 +192,5 @@ func (c *Cache) Lock(ctx context.Context, k Key) (func(), error) {
 }
 
 func (c *Cache) ensureDirs() error {
-	if err := fsutil.EnsurePrivateDir(c.Dir); err != nil {
-		return err
-	}
-	return fsutil.EnsurePrivateDir(filepath.Join(c.Dir, "tokens"))
+	return fsutil.EnsurePrivateDirs(c.Dir, filepath.Join(c.Dir, "tokens"))
 }

@@ -37,7 +37,7 @@ func (m CertMemo) Lookup(path string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	if fsutil.CheckDir(filepath.Dir(m.Dir)) != nil || fsutil.CheckDir(m.Dir) != nil {
+	if fsutil.CheckDirs(filepath.Dir(m.Dir), m.Dir) != nil {
 		return "", false
 	}
 	data, err := fsutil.ReadPrivate(m.file(path), fsutil.NoFollow, maxEntrySize)
@@ -58,7 +58,7 @@ func (m CertMemo) Store(path, thumbprint string) {
 		return
 	}
 	data, _ := json.Marshal(memoEntry{Path: path, Identity: fileIdentity(fi), Thumbprint: thumbprint})
-	if fsutil.EnsurePrivateDir(filepath.Dir(m.Dir)) == nil && fsutil.EnsurePrivateDir(m.Dir) == nil {
+	if fsutil.EnsurePrivateDirs(filepath.Dir(m.Dir), m.Dir) == nil {
 		_ = fsutil.WriteFileAtomic(m.file(path), data, 0o600)
 	}
 }

@@ -143,10 +143,7 @@ func (a *App) certCreate(subject, out string, days, keySize int, pwStdin, force 
 func (a *App) ensureCertDir(dir string) error {
 	if h, err := a.home(); err == nil && dir == filepath.Join(h, "certs") {
 		// The home first: MkdirAll would otherwise make it without the trust check.
-		if err := fsutil.EnsurePrivateDir(h); err != nil {
-			return err
-		}
-		return fsutil.EnsurePrivateDir(dir)
+		return fsutil.EnsurePrivateDirs(h, dir)
 	}
 	fi, err := os.Stat(dir)
 	if err != nil {
