@@ -4,7 +4,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"strings"
+
+	"github.com/entratool/entratool/core/fsutil"
 )
 
 // PermissionWarning returns "" or a one-line warning, as ssh gives for private keys, when
@@ -29,13 +30,5 @@ func PermissionWarning(path string) string {
 	default:
 		return ""
 	}
-	return fmt.Sprintf("warning: %s is %s by group or others (mode %04o); run: chmod 600 %s", path, what, perm, shellQuote(path))
-}
-
-// shellQuote makes the suggested command safe to paste for any file name.
-func shellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@,=") == "" {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return fmt.Sprintf("warning: %s is %s by group or others (mode %04o); run: chmod 600 %s", path, what, perm, fsutil.ShellQuote(path))
 }

@@ -199,9 +199,10 @@ func kindOf(m fs.FileMode) string {
 	}
 }
 
-// ShellQuote makes a path safe to paste into a suggested command.
+// ShellQuote quotes s for sh when it needs it: for a path in a suggested command, or a
+// value in a command line written into git config.
 func ShellQuote(s string) string {
-	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@,=") == "" {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+:@,=%") == "" {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"

@@ -264,3 +264,22 @@ func TestUntrustedErrorIsOneLineWithFix(t *testing.T) {
 		t.Fatalf("got  %v\nwant %s", err, want)
 	}
 }
+
+// One quoting for sh, used by hints (chmod PATH) and by the helper command line that
+// git setup writes into git config.
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"ado":           "ado",
+		"build-agent.1": "build-agent.1",
+		"/a/b-c_d.pfx":  "/a/b-c_d.pfx",
+		"50%":           "50%",
+		"a b":           "'a b'",
+		"it's":          `'it'\''s'`,
+		"$(id)":         "'$(id)'",
+		"":              "''",
+	} {
+		if got := ShellQuote(in); got != want {
+			t.Errorf("ShellQuote(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -9,12 +9,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/entratool/entratool/core/fsutil"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/helpers/gitcred"
 )
@@ -270,7 +270,7 @@ func isEntraHelper(v string) bool {
 // the shell and recognizes an absolute path only by its first character, so a path that
 // needs quoting takes the "!" (shell command) form.
 func (a *App) helperCommand(name, exeDir string) (string, error) {
-	args := " --profile " + shellQuote(name)
+	args := " --profile " + fsutil.ShellQuote(name)
 	if _, err := a.lookPath(gitHelperBinary); err == nil {
 		return "entra" + args, nil
 	}
@@ -282,10 +282,10 @@ func (a *App) helperCommand(name, exeDir string) (string, error) {
 		return "", fmt.Errorf("%s is neither on PATH nor beside entratool in %s: install it there (make build puts both in ./bin) or add its directory to PATH",
 			gitHelperBinary, exeDir)
 	}
-	if shellQuote(path) == path {
+	if fsutil.ShellQuote(path) == path {
 		return path + args, nil
 	}
-	return "!" + shellQuote(path) + args, nil
+	return "!" + fsutil.ShellQuote(path) + args, nil
 }
 
 // exeDir is the directory of the running entratool, symlinks resolved; "" if unknown.
@@ -298,16 +298,6 @@ func exeDir() string {
 		return ""
 	}
 	return filepath.Dir(exe)
-}
-
-var shellSafe = regexp.MustCompile(`^[A-Za-z0-9_@%+=:,./-]+$`)
-
-// shellQuote quotes s for sh when it needs it.
-func shellQuote(s string) string {
-	if shellSafe.MatchString(s) {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // lookPath is exec.LookPath over the App's PATH.
@@ -422,7 +412,7 @@ func (g *gitConfig) entraURLs(ctx context.Context, name string) ([]string, error
 	for _, kv := range splitNull(out) {
 		// With --null each entry is "key\nvalue".
 		k, v, _ := strings.Cut(kv, "\n")
-		arg := "--profile " + shellQuote(name)
+		arg := "--profile " + fsutil.ShellQuote(name)
 		if !isEntraHelper(v) || !(strings.HasSuffix(v, " "+arg) || strings.Contains(v, " "+arg+" ")) {
 			continue
 		}

@@ -242,18 +242,3 @@ func mustLookPath(t *testing.T, name string) string {
 	}
 	return p
 }
-
-func TestShellQuote(t *testing.T) {
-	for in, want := range map[string]string{
-		"ado":           "ado",
-		"build-agent.1": "build-agent.1",
-		"a b":           "'a b'",
-		"it's":          `'it'\''s'`,
-		"$(id)":         "'$(id)'",
-		"":              "''",
-	} {
-		if got := shellQuote(in); got != want {
-			t.Errorf("shellQuote(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
