@@ -129,13 +129,9 @@ func (e *engineAccount) RefreshToken(ctx context.Context, registry, scope string
 		if err != nil {
 			return nil, err
 		}
-		exp := rt.ExpiresOn
-		if exp.IsZero() {
-			// No readable expiry: stored as already expired, so it is used this once
-			// and never served from the cache.
-			exp = e.b.a.Now()
-		}
-		return &token.Token{AccessToken: rt.Token, TokenType: dockercred.CacheKind, ExpiresOn: exp, Scope: scope, TenantID: e.p.TenantID, ClientID: e.p.ClientID}, nil
+		// acr.Exchange refuses a refresh token without a readable exp (SPEC §12), so
+		// ExpiresOn is always the registry's.
+		return &token.Token{AccessToken: rt.Token, TokenType: dockercred.CacheKind, ExpiresOn: rt.ExpiresOn, Scope: scope, TenantID: e.p.TenantID, ClientID: e.p.ClientID}, nil
 	}, e.b.a.warn)
 	if err != nil {
 		return dockercred.RefreshToken{}, err
