@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -55,9 +56,10 @@ func FuzzLoad(f *testing.F) {
 	})
 }
 
-// FuzzImport: ParseImport never panics, never lets a secret-bearing key through at any
-// depth, and what it accepts is what profiles.json and export then hold, stably.
-func FuzzImport(f *testing.F) {
+// FuzzParseImport: ParseImport never panics, names the file in every error and points
+// inside it, never lets a secret-bearing key through at any depth, and what it accepts is
+// what profiles.json and export then hold, stably.
+func FuzzParseImport(f *testing.F) {
 	for _, s := range []string{
 		seedFile,
 		`{"name":"a","clientId":"x","tenantId":"t.com","x":{"y":[1,{"Password":"p"}]},"pin":"1"}`,
@@ -73,8 +75,11 @@ func FuzzImport(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, dropped, err := ParseImport("f.json", data)
 		if err != nil {
+			if !strings.HasPrefix(err.Error(), "f.json") {
+				t.Fatalf("error does not name the file: %v", err)
+			}
 			var se *SyntaxError
-			if errors.As(err, &se) && (se.Line < 1 || se.Column < 1) {
+			if errors.As(err, &se) && (se.Line < 1 || se.Column < 1 || se.Line > bytes.Count(data, []byte("\n"))+1) {
 				t.Fatalf("position %d:%d out of range: %v", se.Line, se.Column, err)
 			}
 			return

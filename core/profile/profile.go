@@ -68,6 +68,23 @@ func (p *Profile) Authority() string {
 	return AuthorityPublic
 }
 
+// DefaultScope is the scope a token is for when neither the command nor the profile
+// names one: Microsoft Graph.
+const DefaultScope = "https://graph.microsoft.com/.default"
+
+// TokenScope is the scope a token request is for: override, else the profile's scope,
+// else DefaultScope. Every front and the engine resolve it here.
+func (p *Profile) TokenScope(override string) string {
+	switch {
+	case override != "":
+		return override
+	case p.Scope != "":
+		return p.Scope
+	default:
+		return DefaultScope
+	}
+}
+
 // Extra returns the raw value of a key this version does not know, if the file had one.
 func (p *Profile) Extra(key string) (json.RawMessage, bool) {
 	v, ok := p.extra[key]

@@ -100,3 +100,53 @@ func (s *Store) Update(ctx context.Context, fn func(*Config) error) error {
 	}
 	return fsutil.WriteFileAtomic(path, c.Marshal(), 0o600)
 }
+
+// ErrProfileDeleted is under the error of a change to a profile that another command
+// deleted after this one read it: nothing was saved.
+var ErrProfileDeleted = errors.New("profile was deleted meanwhile")
+
+// deletedError is the one message form of ErrProfileDeleted.
+type deletedError struct{ name string }
+
+func (e *deletedError) Error() string {
+	return fmt.Sprintf("profile '%s' was deleted meanwhile; nothing was saved", e.name)
+}
+
+func (e *deletedError) Unwrap() error { return ErrProfileDeleted }
+
+// Existing returns the named profile for a change under Update, or, when it is gone, an
+// error wrapping ErrProfileDeleted: the caller read it before taking the lock, and another
+// command may have deleted it since.
+func (c *Config) Existing(name string) (*Profile, error) {
+	if p := c.Get(name); p != nil {
+		return p, nil
+	}
+	return nil, &deletedError{name: name}
+}
+
+// UpdateProfile applies fn to the named profile as the file holds it now, under the
+// store's lock, and saves the file atomically (see Update). When another command deleted
+// the profile since the caller read it, the error wraps ErrProfileDeleted; when fn fails
+// or the result does not validate, that is the error; either way nothing is saved. fn
+// may not rename the profile. It returns a copy of the profile as saved.
+func (s *Store) UpdateProfile(ctx context.Context, name string, fn func(*Profile) error) (*Profile, error) {
+	var saved *Profile
+	err := s.Update(ctx, func(c *Config) error {
+		p, err := c.Existing(name)
+		if err != nil {
+			return err
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+		if p.Name != name {
+			return fmt.Errorf("profile '%s' cannot be renamed to '%s' by a change; nothing was saved", name, p.Name)
+		}
+		saved = p.Clone()
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return saved, nil
+}
