@@ -394,10 +394,9 @@ func (c *Conn) List(ctx context.Context, r Request) ([]Entry, error) {
 	return out, nil
 }
 
-// NormThumbprint upper-cases a thumbprint and drops the separators people paste with it.
-func NormThumbprint(t string) string {
-	return strings.ToUpper(strings.NewReplacer(":", "", " ", "", "-", "").Replace(strings.TrimSpace(t)))
-}
+// NormThumbprint upper-cases a thumbprint and drops the separators people paste with it:
+// profile.NormThumbprint, the one form the cache keys and the plugins compare.
+func NormThumbprint(t string) string { return profile.NormThumbprint(t) }
 
 // matches reports whether thumbprint (SHA-1 or SHA-256 hex, normalised) names c.
 func matches(c *x509.Certificate, thumbprint string) bool {

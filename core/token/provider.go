@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
@@ -59,6 +60,8 @@ type Provider struct {
 	p     *profile.Profile
 	o     Options
 	cache *Cache
+
+	memoWarn sync.Once // the certificate's thumbprint could not be remembered
 }
 
 // NewProvider wires the pipeline for p.
@@ -91,24 +94,34 @@ func (pr *Provider) Cache() *Cache { return pr.cache }
 func (pr *Provider) Profile() *profile.Profile { return pr.p }
 
 // Scope returns override, else the profile's scope, else Microsoft Graph.
-func (pr *Provider) Scope(override string) string {
-	switch {
-	case override != "":
-		return override
-	case pr.p.Scope != "":
-		return pr.p.Scope
-	default:
-		return "https://graph.microsoft.com/.default"
-	}
-}
+func (pr *Provider) Scope(override string) string { return pr.p.TokenScope(override) }
 
 // Token returns a token for scope, from the cache when it has more than the margin left.
 func (pr *Provider) Token(ctx context.Context, scope string, force bool) (*Token, error) {
+	t, _, err := pr.TokenWithCredential(ctx, scope, force)
+	return t, err
+}
+
+// TokenWithCredential is Token, with the credential ID (tokencache.CredentialID's form)
+// the token is cached under: for a certificate file, the thumbprint of the certificate
+// actually loaded when its thumbprint was not remembered. Values derived from the token
+// (ACR refresh tokens) are keyed by it, so that a new certificate never reuses them.
+func (pr *Provider) TokenWithCredential(ctx context.Context, scope string, force bool) (*Token, string, error) {
 	var loaded *credential
 	credID, err := pr.credentialID(ctx, &loaded)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
+	t, err := pr.token(ctx, scope, force, credID, loaded)
+	if err != nil {
+		return nil, "", err
+	}
+	return t, credID, nil
+}
+
+// token is Token for the credential credID names; loaded is that credential when
+// credentialID had to open it, else nil (opened only on a cache miss).
+func (pr *Provider) token(ctx context.Context, scope string, force bool, credID string, loaded *credential) (*Token, error) {
 	key := pr.key(scope, credID)
 	if !force {
 		if t, ok := pr.cache.Get(key); ok {
@@ -174,14 +187,7 @@ func (pr *Provider) Forget(ctx context.Context, scope string) error {
 // ForgetAll drops every cached token of this profile's app (any scope or credential),
 // and what was derived from them (ACR refresh tokens).
 func (pr *Provider) ForgetAll() (int, error) {
-	auth := strings.ToLower(strings.TrimRight(pr.p.Authority(), "/"))
-	return pr.cache.DeleteMatching(func(k Key) bool {
-		if !strings.EqualFold(k.TenantID, pr.p.TenantID) || !strings.EqualFold(k.ClientID, pr.p.ClientID) {
-			return false
-		}
-		// Derived credentials (ACR refresh tokens) are keyed by the registry, not the authority.
-		return k.Kind != "" || strings.ToLower(strings.TrimRight(k.Authority, "/")) == auth
-	})
+	return pr.cache.DeleteMatching(func(k Key) bool { return k.OfApp(pr.p) })
 }
 
 func (pr *Provider) key(scope, credID string) Key { return tokencache.KeyFor(pr.p, scope, credID) }
@@ -219,8 +225,13 @@ func (pr *Provider) credentialID(ctx context.Context, loaded **credential) (stri
 	}
 	*loaded = c
 	tp := cert.ThumbprintSHA1(fc.Leaf)
-	tokencache.CertMemo{Dir: filepath.Join(pr.o.CacheDir, "certs")}.Store(pr.p.CertificatePath, tp)
-	return "x5t:" + tp, nil
+	if err := (tokencache.CertMemo{Dir: filepath.Join(pr.o.CacheDir, "certs")}).Store(pr.p.CertificatePath, tp); err != nil {
+		// The key is still the loaded certificate's thumbprint; only the saving is lost.
+		pr.memoWarn.Do(func() {
+			pr.o.Warn(fmt.Sprintf("warning: could not remember the thumbprint of %s (%v); every use opens the certificate until the cache directory is writable", pr.p.CertificatePath, err))
+		})
+	}
+	return "x5t:" + profile.NormThumbprint(tp), nil
 }
 
 func (pr *Provider) loadCredential(ctx context.Context) (*credential, error) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/entratool/entratool/core/fsutil"
+	"github.com/entratool/entratool/core/profile"
 )
 
 // DefaultMargin is how long before expiry a cached token stops being served.
@@ -30,16 +31,45 @@ type Key struct {
 	Credential string `json:"credential"`
 }
 
+// NormAuthority is an authority (or a derived key's registry) as keys compare it: lower
+// case, without trailing '/'.
+func NormAuthority(a string) string { return strings.ToLower(strings.TrimRight(a, "/")) }
+
+// normalized is k in the one form that names its entry: the authority as NormAuthority
+// gives it, tenant and client in lower case. ID digests it and every comparison of keys
+// compares it, so that case variants of one key are one entry rather than two that
+// share a file and evict each other.
+func (k Key) normalized() Key {
+	k.Authority = NormAuthority(k.Authority)
+	k.TenantID = strings.ToLower(k.TenantID)
+	k.ClientID = strings.ToLower(k.ClientID)
+	return k
+}
+
 // ID is the file-name-safe digest of the key. FNV-128a, not SHA-256: it only has to
 // spread distinct keys (each entry also stores its full key, compared on read), and
 // crypto packages cost the lean front ends start-up time.
 func (k Key) ID() string {
+	n := k.normalized()
 	h := fnv.New128a()
-	for _, s := range []string{k.Kind, strings.ToLower(strings.TrimRight(k.Authority, "/")), strings.ToLower(k.TenantID), strings.ToLower(k.ClientID), k.Scope, k.Credential} {
+	for _, s := range []string{n.Kind, n.Authority, n.TenantID, n.ClientID, n.Scope, n.Credential} {
 		h.Write([]byte(s))
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+// OfApp reports whether k belongs to p's app registration: the same tenant and client
+// (in any case) and, for access tokens, the same authority after NormAuthority. Derived
+// values (Kind set, such as ACR refresh tokens) name their own resource in Authority —
+// the registry — so for them tenant and client alone say whose they are. Callers add
+// their own conditions (Kind, Scope, registry).
+func (k Key) OfApp(p *profile.Profile) bool {
+	n, app := k.normalized(), KeyFor(p, "", "").normalized()
+	if n.TenantID != app.TenantID || n.ClientID != app.ClientID {
+		return false
+	}
+	return n.Kind != "" || n.Authority == app.Authority
 }
 
 // Cache is a directory of one small JSON file per key, shared by every entratool
@@ -95,7 +125,7 @@ func (c *Cache) entry(k Key) (*Token, error) {
 		return nil, err
 	}
 	var e cacheEntry
-	if json.Unmarshal(data, &e) != nil || e.Version != 1 || e.Token == nil || e.Key != k {
+	if json.Unmarshal(data, &e) != nil || e.Version != 1 || e.Token == nil || e.Key.normalized() != k.normalized() {
 		return nil, nil
 	}
 	// What is handed to git or kubectl obeys SPEC §12 whatever wrote the file.

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/entratool/entratool/core/profile"
 )
 
 func testKey(scope string) Key {
@@ -206,6 +208,97 @@ func TestOpenTakesTheMarginFromTheEnvironment(t *testing.T) {
 		})
 		if _, ok := c.Get(k); ok != hit {
 			t.Errorf("%s=%q: hit=%v, want %v", MarginEnv, margin, ok, hit)
+		}
+	}
+}
+
+// Issue 13: ID folds the case of authority, tenant and client (and the authority's
+// trailing '/'), so case variants of one key share a file; the entry's stored key must
+// be compared the same way, or each variant evicts the other's token.
+func TestCacheKeyCaseVariantsShareOneEntry(t *testing.T) {
+	c := &Cache{Dir: t.TempDir()}
+	lower := Key{Authority: "https://login.example", TenantID: "abcdef00-1111-2222-3333-444455556666", ClientID: "c0ffee00-aaaa-bbbb-cccc-ddddeeeeffff", Scope: "s", Credential: "x5t:AB"}
+	upper := lower
+	upper.Authority = "HTTPS://Login.Example/"
+	upper.TenantID = strings.ToUpper(lower.TenantID)
+	upper.ClientID = strings.ToUpper(lower.ClientID)
+	if lower.ID() != upper.ID() {
+		t.Fatal("case variants have different IDs")
+	}
+	if err := c.Put(lower, &Token{AccessToken: "at-lower", ExpiresOn: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := c.Get(upper); !ok || got.AccessToken != "at-lower" {
+		t.Fatalf("Get(upper-case variant) = %v, %v; want the token stored under the lower-case one", got, ok)
+	}
+	// Fetch under the other variant is a hit: it neither calls fetch nor replaces the entry.
+	tok, err := c.Fetch(context.Background(), upper, false, func(context.Context) (*Token, error) {
+		t.Error("fetch called although a case variant of the key holds a fresh token")
+		return &Token{AccessToken: "at-upper", ExpiresOn: time.Now().Add(time.Hour)}, nil
+	}, nil)
+	if err != nil || tok.AccessToken != "at-lower" {
+		t.Fatalf("Fetch(upper) = %v, %v", tok, err)
+	}
+	if got, ok := c.Get(lower); !ok || got.AccessToken != "at-lower" {
+		t.Fatalf("Get(lower) after Fetch(upper) = %v, %v", got, ok)
+	}
+	// Deleting under one variant forgets the other's.
+	if err := c.Delete(upper); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Get(lower); ok {
+		t.Fatal("entry survived Delete of its case variant")
+	}
+}
+
+func TestKeyOfApp(t *testing.T) {
+	p := &profile.Profile{Name: "p", TenantID: "ABCDEF00-1111-2222-3333-444455556666", ClientID: "c0ffee00-aaaa-bbbb-cccc-ddddeeeeffff", AuthorityHost: "https://Login.Example/"}
+	k := Key{Authority: "https://login.example", TenantID: strings.ToLower(p.TenantID), ClientID: strings.ToUpper(p.ClientID), Scope: "s", Credential: "x5t:AB"}
+	if !k.OfApp(p) {
+		t.Fatalf("%+v is not of %+v", k, p)
+	}
+	for name, mod := range map[string]func(*Key){
+		"other tenant":    func(k *Key) { k.TenantID = "other" },
+		"other client":    func(k *Key) { k.ClientID = "other" },
+		"other authority": func(k *Key) { k.Authority = "https://login.other" },
+		"longer path":     func(k *Key) { k.Authority = "https://login.example/x" },
+	} {
+		o := k
+		mod(&o)
+		if o.OfApp(p) {
+			t.Errorf("%s: %+v matched", name, o)
+		}
+	}
+	// Derived values name their own resource (an ACR refresh token's registry) in
+	// Authority: only tenant and client say whose they are.
+	d := k
+	d.Kind, d.Authority = "acr-refresh", "myreg.azurecr.io"
+	if !d.OfApp(p) {
+		t.Fatalf("derived %+v is not of %+v", d, p)
+	}
+	d.ClientID = "other"
+	if d.OfApp(p) {
+		t.Fatalf("derived %+v of another client matched", d)
+	}
+	// The public cloud's authority, named or by default.
+	pub := &profile.Profile{TenantID: "t", ClientID: "c"}
+	if !(Key{Authority: profile.AuthorityPublic + "/", TenantID: "T", ClientID: "C"}).OfApp(pub) {
+		t.Fatal("public cloud key not matched")
+	}
+}
+
+// Issue 13: a thumbprint is normalised one way everywhere, so that the separators and
+// case it was pasted with never give one key two cache credentials.
+func TestCredentialIDNormalisesThumbprint(t *testing.T) {
+	const tp = "ABCDEF0123456789ABCDEF0123456789ABCDEF01"
+	want, ok := CredentialID(&profile.Profile{Name: "a", UseCertificate: true, CertificateStore: "pkcs11", CertificateThumbprint: tp}, t.TempDir())
+	if !ok || want != "x5t:"+tp {
+		t.Fatalf("CredentialID = %q, %v", want, ok)
+	}
+	for _, pasted := range []string{"ab cd-ef 01:23 45 67 89 ab cd ef 01 23 45 67 89 ab cd ef 01", " abcdef0123456789abcdef0123456789abcdef01 ", "AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01"} {
+		got, ok := CredentialID(&profile.Profile{Name: "a", UseCertificate: true, CertificateStore: "pkcs11", CertificateThumbprint: pasted}, t.TempDir())
+		if !ok || got != want {
+			t.Errorf("thumbprint %q: CredentialID = %q, want %q", pasted, got, want)
 		}
 	}
 }

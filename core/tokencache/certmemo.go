@@ -51,14 +51,21 @@ func (m CertMemo) Lookup(path string) (string, bool) {
 	return e.Thumbprint, true
 }
 
-// Store remembers path's thumbprint against its current identity.
-func (m CertMemo) Store(path, thumbprint string) {
+// Store remembers path's thumbprint against its current identity. When it fails, the
+// file's thumbprint is simply not known without opening it (Lookup misses): the caller
+// must key by the thumbprint of the certificate it loaded, never by the path, and should
+// say once why every use opens the certificate.
+func (m CertMemo) Store(path, thumbprint string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return
+		return err
 	}
-	data, _ := json.Marshal(memoEntry{Path: path, Identity: fileIdentity(fi), Thumbprint: thumbprint})
-	if fsutil.EnsurePrivateDirs(filepath.Dir(m.Dir), m.Dir) == nil {
-		_ = fsutil.WriteFileAtomic(m.file(path), data, 0o600)
+	data, err := json.Marshal(memoEntry{Path: path, Identity: fileIdentity(fi), Thumbprint: thumbprint})
+	if err != nil {
+		return err
 	}
+	if err := fsutil.EnsurePrivateDirs(filepath.Dir(m.Dir), m.Dir); err != nil {
+		return err
+	}
+	return fsutil.WriteFileAtomic(m.file(path), data, 0o600)
 }

@@ -7,7 +7,6 @@ package tokencache
 import (
 	"errors"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/entratool/entratool/core/profile"
@@ -61,13 +60,13 @@ func CredentialID(p *profile.Profile, cacheDir string) (id string, ok bool) {
 	case !p.UseCertificate:
 		return "secret:" + p.Name, true
 	case p.CertificateStore != "":
-		return "x5t:" + strings.ToUpper(strings.ReplaceAll(p.CertificateThumbprint, ":", "")), true
+		return "x5t:" + profile.NormThumbprint(p.CertificateThumbprint), true
 	}
 	tp, ok := CertMemo{Dir: filepath.Join(cacheDir, "certs")}.Lookup(p.CertificatePath)
 	if !ok {
 		return "", false
 	}
-	return "x5t:" + tp, true
+	return "x5t:" + profile.NormThumbprint(tp), true
 }
 
 // KeyFor is the cache key of p's token for scope with credential credID.

@@ -1,7 +1,6 @@
 package dockercred
 
 import (
-	"strings"
 	"time"
 
 	"github.com/entratool/entratool/core/profile"
@@ -62,8 +61,7 @@ func CachedRefreshToken(c *tokencache.Cache, p *profile.Profile, registry, scope
 // credential they were made with, without opening the certificate to name the current one.
 func ForgetRefreshTokens(c *tokencache.Cache, p *profile.Profile, registry, scope string) error {
 	_, err := c.DeleteMatching(func(k tokencache.Key) bool {
-		return k.Kind == CacheKind && k.Authority == registry && k.Scope == scope &&
-			strings.EqualFold(k.TenantID, p.TenantID) && strings.EqualFold(k.ClientID, p.ClientID)
+		return k.Kind == CacheKind && k.OfApp(p) && SameRegistry(k.Authority, registry) && k.Scope == scope
 	})
 	return err
 }
