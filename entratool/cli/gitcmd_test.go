@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/entratool/entratool/helpers/gitcred"
 )
 
 // gitTestEnv is a testEnv with a private global git config, and git-credential-entra
@@ -24,7 +26,7 @@ func gitTestEnv(t *testing.T) (*testEnv, string) {
 			t.Fatal(err)
 		}
 	}
-	if err := os.WriteFile(filepath.Join(bin, gitHelperBinary), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
+	if err := os.WriteFile(filepath.Join(bin, gitcred.HelperBinary), []byte("#!/bin/sh\nexit 0\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	gitconfig := filepath.Join(userHome, ".gitconfig")
@@ -204,41 +206,4 @@ func TestGitSetupUsageErrors(t *testing.T) {
 	if readFile(t, gitconfig) != "" {
 		t.Fatalf("a failed setup wrote the git config:\n%s", readFile(t, gitconfig))
 	}
-}
-
-func TestHelperCommand(t *testing.T) {
-	e, _ := gitTestEnv(t)
-	a := &App{Getenv: e.getenv}
-	if got, err := a.helperCommand("ado", ""); err != nil || got != "entra --profile ado" {
-		t.Fatalf("on PATH: %q, %v", got, err)
-	}
-	// Not on PATH: the absolute path beside entratool, quoted (with "!") when it must be.
-	e.vars["PATH"] = filepath.Dir(mustLookPath(t, "git"))
-	for _, c := range []struct{ dir, name, want string }{
-		{"plain", "ado", "DIR/plain/git-credential-entra --profile ado"},
-		{"with space", "ado", "!'DIR/with space/git-credential-entra' --profile ado"},
-		{"it's", "o'brien", `!'DIR/it'\''s/git-credential-entra' --profile 'o'\''brien'`},
-	} {
-		dir := filepath.Join(e.dir, c.dir)
-		if _, err := a.helperCommand(c.name, dir); err == nil || !strings.Contains(err.Error(), "neither on PATH nor beside entratool") {
-			t.Fatalf("%s: want a not-found error, got %v", c.dir, err)
-		}
-		os.MkdirAll(dir, 0o700)
-		if err := os.WriteFile(filepath.Join(dir, gitHelperBinary), []byte("#!/bin/sh\n"), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		got, err := a.helperCommand(c.name, dir)
-		if want := strings.ReplaceAll(c.want, "DIR", e.dir); err != nil || got != want {
-			t.Errorf("%s: got %q, %v; want %q", c.dir, got, err, want)
-		}
-	}
-}
-
-func mustLookPath(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		t.Skip(name + " not installed")
-	}
-	return p
 }

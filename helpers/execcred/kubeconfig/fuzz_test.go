@@ -1,8 +1,8 @@
-package cli
+package kubeconfig
 
 import (
-	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,7 +15,7 @@ import (
 // the file. It must never panic, and a converted user must carry no credential.
 func FuzzKubeconfigConvert(f *testing.F) {
 	for _, name := range []string{"aks-azure-legacy.yaml", "aks-kubelogin.yaml", "multi-context.yaml"} {
-		data, err := os.ReadFile(filepath.Join("testdata", "kubeconfig", name))
+		data, err := os.ReadFile(filepath.Join("testdata", name))
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -35,22 +35,22 @@ func FuzzKubeconfigConvert(f *testing.F) {
 		if err != nil {
 			return
 		}
-		files := []*kubeFile{{path: "fuzz", cfg: cfg}}
-		targets, _, err := pickKubeUsers(files, kubeContext)
+		files := []*File{{Path: "fuzz", Config: cfg}}
+		targets, _, err := PickUsers(files, kubeContext)
 		if err != nil {
 			return
 		}
-		o := &kubeConvertOptions{profile: "p"}
+		o := Options{Profile: "p"}
 		for _, tg := range targets {
-			old := cfg.AuthInfos[tg.user]
-			n, _ := convertedUser(old, o)
+			old := cfg.AuthInfos[tg.User]
+			n, _ := ConvertUser(old, o)
 			if n.Token != "" || n.TokenFile != "" || n.Password != "" || len(n.ClientKeyData) > 0 || n.ClientKey != "" || n.AuthProvider != nil || len(n.Exec.Env) > 0 {
-				t.Fatalf("converted user %q keeps a credential", tg.user)
+				t.Fatalf("converted user %q keeps a credential", tg.User)
 			}
-			if _, err := sameKubeUser(old, n); err != nil {
+			if _, err := SameUser(old, n); err != nil {
 				continue
 			}
-			cfg.AuthInfos[tg.user] = n
+			cfg.AuthInfos[tg.User] = n
 		}
 		out, err := clientcmd.Write(*cfg)
 		if err != nil {
@@ -59,7 +59,7 @@ func FuzzKubeconfigConvert(f *testing.F) {
 		if _, err := clientcmd.Load(out); err != nil {
 			t.Fatalf("convert writes a kubeconfig it cannot read back: %v\n%s", err, out)
 		}
-		// The whole command on a real file, once the in-memory pass held.
+		// The whole conversion on a real file, once the in-memory pass held.
 		if len(targets) == 0 {
 			return
 		}
@@ -67,8 +67,6 @@ func FuzzKubeconfigConvert(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		var stdout, stderr bytes.Buffer
-		a := &App{Streams: Streams{In: bytes.NewReader(nil), Out: &stdout, Err: &stderr}, Getenv: func(string) string { return "" }}
-		_ = a.convertKubeconfig(context.Background(), &kubeConvertOptions{profile: "p", kubeconfig: path, context: kubeContext})
+		_ = Convert(context.Background(), Options{Profile: "p", Kubeconfig: path, Context: kubeContext, Getenv: func(string) string { return "" }}, io.Discard)
 	})
 }
