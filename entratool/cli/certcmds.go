@@ -56,17 +56,17 @@ func (a *App) certCreateCmd() *cobra.Command {
 			default:
 				return usageErr("--key-size %d: use 2048, 3072 or 4096", keySize)
 			}
-			if pwStdin {
-				a.InTTY = false
-			}
+			// stdin carries the password: nothing else may be asked for on it.
+			io := a.newIO()
+			io.CanPrompt = io.CanPrompt && !pwStdin
 			var err error
-			if subject, err = a.need(subject, "subject", "Subject (e.g. CN=MyApp)"); err != nil {
+			if subject, err = io.need(subject, "subject", "Subject (e.g. CN=MyApp)"); err != nil {
 				return err
 			}
 			if _, err := cert.ParseSubject(subject); err != nil {
 				return usageErr("--subject: %v", err)
 			}
-			if out, err = a.need(out, "out", "Output file (.pfx)"); err != nil {
+			if out, err = io.need(out, "out", "Output file (.pfx)"); err != nil {
 				return err
 			}
 			return a.certCreate(subject, out, days, keySize, pwStdin, force)
@@ -312,12 +312,12 @@ func readPublicCert(path string) (*x509.Certificate, error) {
 	return x509.ParseCertificate(data)
 }
 
-// stdinPassword reads --password-stdin's value.
+// stdinPassword reads --password-stdin's value. Nothing is prompted for after it: the
+// callers ask only when no password was given.
 func (a *App) stdinPassword(given bool) (string, error) {
 	if !given {
 		return "", nil
 	}
-	a.InTTY = false
 	pw, err := readSecretStdin(a.In)
 	if err != nil {
 		return "", fmt.Errorf("read the password from stdin: %w", err)

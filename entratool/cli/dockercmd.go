@@ -109,22 +109,30 @@ func (e *engineAccount) RefreshToken(ctx context.Context, registry, scope string
 		return rt, nil
 	}
 	// The key names the credential by its thumbprint, which a certificate not seen
-	// before only yields once it is opened: getting the Entra token does that.
+	// before (or whose thumbprint could not be remembered) only yields once it is
+	// opened: getting the Entra token does that, and names the certificate it loaded.
+	// Never the path: a new certificate there must not reuse the old one's token.
 	credID, ok := tokencache.CredentialID(e.p, cache.Dir)
+	var at *token.Token
 	if !ok {
-		if _, err := e.pr.Token(ctx, scope, false); err != nil {
+		t, id, err := e.pr.TokenWithCredential(ctx, scope, false)
+		if err != nil {
 			return dockercred.RefreshToken{}, fmt.Errorf("Entra ID token for %s: %w", scope, err)
 		}
-		if credID, ok = tokencache.CredentialID(e.p, cache.Dir); !ok {
-			credID = "file:" + e.p.CertificatePath
-		}
+		at, credID = t, id
 	}
 	t, err := cache.Fetch(ctx, dockercred.RefreshKey(e.p, registry, scope, credID), false, func(ctx context.Context) (*token.Token, error) {
-		e.b.a.debugf("exchanging an Entra ID token", "registry", registry, "profile", e.p.Name, "scope", scope)
-		at, err := e.pr.Token(ctx, scope, false)
-		if err != nil {
-			return nil, fmt.Errorf("Entra ID token for %s: %w", scope, err)
+		if at == nil {
+			t, id, err := e.pr.TokenWithCredential(ctx, scope, false)
+			if err != nil {
+				return nil, fmt.Errorf("Entra ID token for %s: %w", scope, err)
+			}
+			if id != credID {
+				return nil, fmt.Errorf("the certificate of profile %q changed while its token was being made; try again", e.p.Name)
+			}
+			at = t
 		}
+		e.b.a.debugf("exchanging an Entra ID token", "registry", registry, "profile", e.p.Name, "scope", scope)
 		rt, err := acr.Exchange(ctx, e.b.client, registry, e.p.TenantID, at.AccessToken)
 		if err != nil {
 			return nil, err
@@ -198,9 +206,9 @@ func (a *App) dockerSetup(ctx context.Context, p *profile.Profile, host, path st
 		return err
 	}
 	err = st.Update(ctx, func(c *profile.Config) error {
-		q := c.Get(p.Name)
-		if q == nil {
-			return fmt.Errorf("profile %q was deleted meanwhile", p.Name)
+		q, err := c.Existing(p.Name)
+		if err != nil {
+			return err
 		}
 		// The helper serves a registry with the first profile that lists it: only this
 		// one may list it from now on.
@@ -249,13 +257,12 @@ func (a *App) dockerRemove(ctx context.Context, p *profile.Profile, host, path s
 	if err != nil {
 		return err
 	}
-	err = st.Update(ctx, func(c *profile.Config) error {
-		if q := c.Get(p.Name); q != nil {
-			q.Registries = withoutRegistry(q.Registries, host)
-		}
+	// A profile deleted meanwhile lists no registry any more: nothing to drop there.
+	_, err = st.UpdateProfile(ctx, p.Name, func(q *profile.Profile) error {
+		q.Registries = withoutRegistry(q.Registries, host)
 		return nil
 	})
-	if err != nil {
+	if err != nil && !errors.Is(err, profile.ErrProfileDeleted) {
 		return err
 	}
 	if current != "" && current != dockercred.HelperName {
@@ -266,10 +273,10 @@ func (a *App) dockerRemove(ctx context.Context, p *profile.Profile, host, path s
 			return err
 		}
 	}
-	// Refresh tokens for the registry are of no further use.
+	// This profile's refresh tokens for the registry are of no further use.
 	if pr, err := a.provider(p, true); err == nil {
 		_, _ = pr.Cache().DeleteMatching(func(k token.Key) bool {
-			return k.Kind == dockercred.CacheKind && dockercred.SameRegistry(k.Authority, host)
+			return k.Kind == dockercred.CacheKind && k.OfApp(p) && dockercred.SameRegistry(k.Authority, host)
 		})
 	}
 	fmt.Fprintf(a.Out, "✓ docker no longer logs in to %s with profile '%s'\n", host, p.Name)

@@ -1,14 +1,25 @@
 package cli
 
 import (
+	"bytes"
 	"context"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/entratool/entratool/core/cert"
 	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/secret"
+	"github.com/entratool/entratool/core/tokencache"
+	"github.com/entratool/entratool/emulator"
+	"github.com/entratool/entratool/helpers/dockercred"
 )
 
 // dockerEnv is a test home with two profiles and a DOCKER_CONFIG directory.
@@ -186,5 +197,143 @@ func TestDockerSetupWritesThroughSymlink(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(target); !strings.Contains(string(data), `"myreg.azurecr.io": "entra"`) {
 		t.Fatalf("target %s", data)
+	}
+}
+
+// Issue 13: --remove forgets the refresh tokens this profile's app made for the
+// registry, not those of every profile.
+func TestDockerRemoveForgetsOnlyThisProfilesRefreshTokens(t *testing.T) {
+	e, _ := dockerEnv(t)
+	const host = "myreg.azurecr.io"
+	err := (&profile.Store{Home: e.home}).Update(context.Background(), func(c *profile.Config) error {
+		c.Put(&profile.Profile{Name: "elsewhere", ClientID: "aaaaaaaa-1234-1234-1234-123456789abc", TenantID: seedTenantID})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ok("", "docker", "setup", "-p", "ci", "--registry", host)
+	cache := tokencache.Open(e.home, e.getenv)
+	mine := dockercred.RefreshKey(&profile.Profile{TenantID: seedTenantID, ClientID: strings.ToUpper(seedClientID)}, host, dockercred.DefaultScope, "x5t:AB")
+	theirs := dockercred.RefreshKey(&profile.Profile{TenantID: seedTenantID, ClientID: "aaaaaaaa-1234-1234-1234-123456789abc"}, host, dockercred.DefaultScope, "x5t:CD")
+	for _, k := range []tokencache.Key{mine, theirs} {
+		if err := cache.Put(k, &tokencache.Token{AccessToken: "rt-" + k.Credential[4:], ExpiresOn: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e.ok("", "docker", "setup", "-p", "ci", "--registry", host, "--remove")
+	if _, ok := cache.Get(mine); ok {
+		t.Fatal("the profile's refresh token survived --remove")
+	}
+	if _, ok := cache.Get(theirs); !ok {
+		t.Fatal("--remove forgot another app's refresh token")
+	}
+}
+
+// Issue 13: when the certificate's thumbprint cannot be remembered (the memo directory
+// is unusable), the refresh token is still keyed by the thumbprint of the certificate
+// actually loaded — never by its path — so a new certificate at the same path never
+// reuses the old one's refresh token.
+func TestDockerRefreshTokenNotReusedAfterCertReplacedWhenMemoUnwritable(t *testing.T) {
+	bin := buildEntratool(t)
+	engine := filepath.Join(filepath.Dir(bin), "entratool-engine")
+	e := newTestEnv(t)
+	emu, err := emulator.Start(emulator.Options{Dir: filepath.Join(e.dir, "emu")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	reg, err := emu.StartRegistry(emulator.RegistryOptions{TenantID: seedTenantID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var leaves []*x509.Certificate
+	var pfxData [][]byte
+	for i := range 2 {
+		c, err := cert.Create(cert.CreateOptions{Subject: fmt.Sprintf("CN=acr-%d", i), Days: 90})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(e.dir, fmt.Sprintf("acr-%d.pfx", i))
+		if err := cert.WritePFX(p, c, "pfx-Pw-1"); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaves, pfxData = append(leaves, c.Leaf), append(pfxData, data)
+	}
+	emu.RegisterApp(emulator.App{TenantID: seedTenantID, ClientID: seedClientID, Certificates: leaves})
+	pfx := filepath.Join(e.dir, "acr.pfx")
+	install := func(i int) {
+		t.Helper()
+		// As a rotation does: a new file renamed over the old one.
+		tmp := pfx + ".new"
+		if err := os.WriteFile(tmp, pfxData[i], 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, pfx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	install(0)
+	err = (&profile.Store{Home: e.home}).Update(context.Background(), func(c *profile.Config) error {
+		c.Put(&profile.Profile{Name: "ci", ClientID: seedClientID, TenantID: seedTenantID, UseCertificate: true,
+			CertificatePath: pfx, AuthorityHost: emu.URL, Registries: []string{reg.Host}})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	store, err := secret.Open("file", e.home, e.getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.Set(context.Background(), secret.Key("ci", secret.CertificatePassword), "pfx-Pw-1"); err != nil {
+		t.Fatal(err)
+	}
+	// The memo directory cannot be made (root ignores modes, so it is a regular file).
+	cacheDir := filepath.Join(e.home, "cache")
+	if err := os.MkdirAll(cacheDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(cacheDir, "certs"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := []string{"ENTRATOOL_HOME=" + e.home, "ENTRATOOL_SECRET_STORE=file", "SSL_CERT_FILE=" + emu.CAFile, "PATH=" + os.Getenv("PATH")}
+	get := func() (secretOut, stderr string) {
+		t.Helper()
+		cmd := exec.Command(engine, "docker", "credential-helper", "get")
+		cmd.Env = env
+		cmd.Stdin = strings.NewReader(reg.Host)
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("get: %v\nstdout: %s\nstderr: %s", err, out.String(), errb.String())
+		}
+		var creds struct{ Username, Secret string }
+		if err := json.Unmarshal(out.Bytes(), &creds); err != nil || creds.Secret == "" {
+			t.Fatalf("get printed %q (%v)", out.String(), err)
+		}
+		return creds.Secret, errb.String()
+	}
+	first, stderr := get()
+	if strings.Count(stderr, "thumbprint") != 1 {
+		t.Fatalf("want one warning that the thumbprint could not be remembered; stderr %q", stderr)
+	}
+	// The same certificate: the cached refresh token, though its thumbprint is not remembered.
+	if again, _ := get(); again != first {
+		t.Fatal("same certificate: the cached refresh token was not reused")
+	}
+	if rc := reg.Counts(); rc.ExchangeIssued != 1 {
+		t.Fatalf("registry %+v, want one exchange", rc)
+	}
+	install(1)
+	if replaced, _ := get(); replaced == first {
+		t.Fatal("the refresh token made with the replaced certificate was reused")
+	}
+	if rc := reg.Counts(); rc.ExchangeIssued != 2 {
+		t.Fatalf("registry %+v, want a second exchange for the new certificate", rc)
 	}
 }

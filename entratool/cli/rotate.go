@@ -16,12 +16,19 @@ import (
 	"github.com/entratool/entratool/core/secret"
 )
 
-// configRotateCmd switches a profile to a new certificate only after Entra ID has
+// rotateOptions are the inputs of config rotate.
+type rotateOptions struct {
+	configEnv
+	ProfileFlag   string // the global -p
+	Certificate   string // the new certificate
+	PasswordStdin bool   // its password comes on IO.In
+	Timeout       time.Duration
+}
+
+// newConfigRotateCmd switches a profile to a new certificate only after Entra ID has
 // issued a token for it, keeping the old settings in a backup.
-func (a *App) configRotateCmd() *cobra.Command {
-	var newCert string
-	var pwStdin bool
-	var timeout time.Duration
+func newConfigRotateCmd(a *App, runF func(context.Context, *rotateOptions) error) *cobra.Command {
+	opts := &rotateOptions{}
 	cmd := &cobra.Command{
 		Use:   "rotate -p NAME --certificate NEW.pfx [--certificate-password-stdin]",
 		Short: "Switch a profile to a new certificate after proving it works",
@@ -30,44 +37,60 @@ func (a *App) configRotateCmd() *cobra.Command {
 			"On any failure nothing changes and the exit code is non-zero.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if newCert == "" {
-				return usageErr("missing --certificate NEW.pfx")
+			opts.configEnv = a.configEnv()
+			opts.ProfileFlag = a.profileName
+			if runF != nil {
+				return runF(cmd.Context(), opts)
 			}
-			if a.profileName == "" && a.Getenv("ENTRATOOL_PROFILE") == "" {
-				return usageErr("missing -p NAME: which profile to rotate")
-			}
-			p, _, err := a.loadProfile()
-			if err != nil {
-				return err
-			}
-			if p.CertificateStore != "" {
-				return usageErr("profile %q keeps its key in the %q store; rotate with `config edit --thumbprint`", p.Name, p.CertificateStore)
-			}
-			abs, err := filepath.Abs(newCert)
-			if err != nil {
-				return err
-			}
-			var pw string
-			switch {
-			case pwStdin:
-				if pw, err = readSecretStdin(a.In); err != nil {
-					return err
-				}
-			case a.InTTY:
-				if pw, err = a.promptSecret("Certificate password"); err != nil {
-					return err
-				}
-			}
-			return a.rotate(cmd.Context(), p, abs, pw, timeout)
+			return runConfigRotate(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&newCert, "certificate", "", "the new certificate (PFX/P12 or PEM)")
-	cmd.Flags().BoolVar(&pwStdin, "certificate-password-stdin", false, "read the new certificate's password from stdin")
-	cmd.Flags().Var(newTimeoutFlag(&timeout, 30*time.Second), "timeout", "give up on the test token after this long")
+	cmd.Flags().StringVar(&opts.Certificate, "certificate", "", "the new certificate (PFX/P12 or PEM)")
+	cmd.Flags().BoolVar(&opts.PasswordStdin, "certificate-password-stdin", false, "read the new certificate's password from stdin")
+	cmd.Flags().Var(newTimeoutFlag(&opts.Timeout, 30*time.Second), "timeout", "give up on the test token after this long")
 	return cmd
 }
 
-func (a *App) rotate(ctx context.Context, old *profile.Profile, path, pw string, timeout time.Duration) error {
+func runConfigRotate(ctx context.Context, opts *rotateOptions) error {
+	if opts.Certificate == "" {
+		return usageErr("missing --certificate NEW.pfx")
+	}
+	if opts.ProfileFlag == "" && opts.App.Getenv("ENTRATOOL_PROFILE") == "" {
+		return usageErr("missing -p NAME: which profile to rotate")
+	}
+	_, cfg, err := opts.App.loadConfig()
+	if err != nil {
+		return err
+	}
+	p, err := cfg.Resolve(opts.ProfileFlag, opts.App.Getenv)
+	if err != nil {
+		return err
+	}
+	if p.CertificateStore != "" {
+		return usageErr("profile %q keeps its key in the %q store; rotate with `config edit --thumbprint`", p.Name, p.CertificateStore)
+	}
+	abs, err := filepath.Abs(opts.Certificate)
+	if err != nil {
+		return err
+	}
+	var pw string
+	switch {
+	case opts.PasswordStdin:
+		if pw, err = readSecretStdin(opts.IO.In); err != nil {
+			return err
+		}
+	case opts.IO.CanPrompt:
+		if pw, err = opts.IO.promptSecret("Certificate password"); err != nil {
+			return err
+		}
+	}
+	return opts.rotate(ctx, p, abs, pw)
+}
+
+// rotate proves the new certificate with a token, then backs up the profile, swaps the
+// stored password and switches the profile.
+func (o *rotateOptions) rotate(ctx context.Context, old *profile.Profile, path, pw string) error {
+	a := o.App
 	c, err := cert.Load(ctx, path, pw)
 	if err != nil {
 		return err
@@ -86,7 +109,7 @@ func (a *App) rotate(ctx context.Context, old *profile.Profile, path, pw string,
 	if err != nil {
 		return err
 	}
-	tctx, cancel := ctxTimeout(ctx, timeout)
+	tctx, cancel := ctxTimeout(ctx, o.Timeout)
 	defer cancel()
 	if _, err := trialProvider.Token(tctx, trialProvider.Scope(""), true); err != nil {
 		return fmt.Errorf("the new certificate did not get a token, profile %q unchanged: %w", old.Name, err)
@@ -97,16 +120,8 @@ func (a *App) rotate(ctx context.Context, old *profile.Profile, path, pw string,
 		return err
 	}
 	oldPw, oldPwErr := store.Get(ctx, secret.Key(old.Name, secret.CertificatePassword))
-	backupDir := filepath.Join(h, "backups")
-	if err := fsutil.EnsurePrivateDir(backupDir); err != nil {
-		return err
-	}
-	backup := filepath.Join(backupDir, fmt.Sprintf("%s-%s.json", old.Name, a.Now().UTC().Format("20060102T150405Z")))
-	data, err := json.MarshalIndent(old, "", "  ")
+	backup, err := o.backup(h, old)
 	if err != nil {
-		return err
-	}
-	if err := fsutil.WriteFileAtomic(backup, append(data, '\n'), 0o600); err != nil {
 		return err
 	}
 	if store.Name() != "env" {
@@ -127,11 +142,7 @@ func (a *App) rotate(ctx context.Context, old *profile.Profile, path, pw string,
 	if err != nil {
 		return err
 	}
-	err = st.Update(ctx, func(cfg *profile.Config) error {
-		p := cfg.Get(old.Name)
-		if p == nil {
-			return fmt.Errorf("profile %q disappeared while rotating", old.Name)
-		}
+	_, err = st.UpdateProfile(ctx, old.Name, func(p *profile.Profile) error {
 		p.CertificatePath = path
 		p.UseCertificate = true
 		return nil
@@ -143,8 +154,25 @@ func (a *App) rotate(ctx context.Context, old *profile.Profile, path, pw string,
 		}
 		return err
 	}
-	fmt.Fprintf(a.Out, "✓ Profile '%s' now uses %s (thumbprint %s); backup: %s\n", old.Name, path, cert.ThumbprintSHA1(c.Leaf), backup)
+	fmt.Fprintf(o.IO.Out, "✓ Profile '%s' now uses %s (thumbprint %s); backup: %s\n", old.Name, path, cert.ThumbprintSHA1(c.Leaf), backup)
 	return nil
+}
+
+// backup writes the profile to HOME/backups/NAME-TIME.json and returns the file's path.
+func (o *rotateOptions) backup(h string, old *profile.Profile) (string, error) {
+	backupDir := filepath.Join(h, "backups")
+	if err := fsutil.EnsurePrivateDir(backupDir); err != nil {
+		return "", err
+	}
+	backup := filepath.Join(backupDir, fmt.Sprintf("%s-%s.json", old.Name, o.App.Now().UTC().Format("20060102T150405Z")))
+	data, err := json.MarshalIndent(old, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	if err := fsutil.WriteFileAtomic(backup, append(data, '\n'), 0o600); err != nil {
+		return "", err
+	}
+	return backup, nil
 }
 
 // memSecrets is a read-only in-memory secret store, for trying a secret before storing it.

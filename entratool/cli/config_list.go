@@ -1,0 +1,75 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/entratool/entratool/core/profile"
+)
+
+// listOptions are the inputs of config list.
+type listOptions struct {
+	configEnv
+	Output string // table or json
+}
+
+type listJSON struct {
+	DefaultProfile string             `json:"defaultProfile,omitempty"`
+	Profiles       []*profile.Profile `json:"profiles"`
+}
+
+func newConfigListCmd(a *App, runF func(context.Context, *listOptions) error) *cobra.Command {
+	opts := &listOptions{}
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List profiles (* marks the default)",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.configEnv = a.configEnv()
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return runConfigList(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output: table or json")
+	return cmd
+}
+
+func runConfigList(_ context.Context, opts *listOptions) error {
+	if err := checkTableJSON(opts.Output); err != nil {
+		return err
+	}
+	_, cfg, err := opts.App.loadConfig()
+	if err != nil {
+		return err
+	}
+	if opts.Output == "json" {
+		ps := cfg.Profiles
+		if ps == nil {
+			ps = []*profile.Profile{}
+		}
+		return writeJSON(opts.IO.Out, listJSON{DefaultProfile: cfg.DefaultProfile, Profiles: ps})
+	}
+	if len(cfg.Names()) == 0 {
+		opts.warn("No profiles yet: run 'entratool config create'")
+		return nil
+	}
+	tw := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\tNAME\tAUTH\tCLIENT ID\tTENANT ID\tSCOPE")
+	for _, p := range cfg.Profiles {
+		if p == nil {
+			continue
+		}
+		mark := ""
+		if p.Name == cfg.DefaultProfile {
+			mark = "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, p.Name, authLabel(p), p.ClientID, p.TenantID, p.Scope)
+	}
+	return tw.Flush()
+}
