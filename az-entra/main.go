@@ -3,29 +3,25 @@
 // entratool profile, so the Azure SDKs, Terraform and scripts get Entra ID tokens
 // without `az login`. Other commands go to the real az, if one is on PATH.
 //
-// It is a lean front end (see core/launch): a cached token is answered here, linking
-// neither MSAL nor TLS; on a miss `entratool get-token -o json` runs in
-// entratool-engine, which fetches the token once for every waiting process.
+// A lean front (docs/architecture.md): az's and azd's command lines are helpers/azcli,
+// the token comes from launch.OpenLocal's cache lookup, else launch.Token.
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/entratool/entratool/core/launch"
-	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/termtext"
-	"github.com/entratool/entratool/core/tokencache"
 	"github.com/entratool/entratool/helpers/azcli"
 )
+
+const program = "az-entra"
 
 func main() {
 	mode, args := azcli.ModeFor(os.Args)
@@ -60,15 +56,7 @@ func self() string {
 }
 
 func debugWanted(args []string) bool {
-	if v := os.Getenv("ENTRATOOL_DEBUG"); v == "1" || v == "true" {
-		return true
-	}
-	for _, a := range args {
-		if a == "--debug" {
-			return true
-		}
-	}
-	return false
+	return launch.DebugEnabled(os.Getenv) || slices.Contains(args, "--debug")
 }
 
 // source is the profile (ENTRATOOL_PROFILE, else the default) and its tokens: from the
@@ -78,90 +66,43 @@ type source struct {
 	stderr io.Writer
 	debug  bool
 
-	p     *profile.Profile
-	cache *tokencache.Cache
+	l *launch.Local
 }
 
-func (s *source) load() (*profile.Profile, error) {
-	if s.p != nil {
-		return s.p, nil
+func (s *source) load() (*launch.Local, error) {
+	if s.l != nil {
+		return s.l, nil
 	}
-	home, err := profile.Home(s.getenv)
+	l, err := launch.OpenLocal(s.getenv, "")
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := (&profile.Store{Home: home}).Load()
-	if err != nil {
-		return nil, err
-	}
-	p, err := cfg.Resolve("", s.getenv)
-	if err != nil {
-		return nil, err
-	}
-	s.p, s.cache = p, tokencache.Open(home, s.getenv)
-	return p, nil
+	s.l = l
+	return l, nil
 }
 
 func (s *source) Account() (azcli.Account, error) {
-	p, err := s.load()
+	l, err := s.load()
 	if err != nil {
 		return azcli.Account{}, err
 	}
+	p := l.Profile
 	return azcli.Account{Profile: p.Name, TenantID: p.TenantID, ClientID: p.ClientID, SubscriptionID: p.SubscriptionID, Authority: p.Authority()}, nil
 }
 
 func (s *source) Token(ctx context.Context, scope string) (azcli.Token, error) {
-	p, err := s.load()
+	l, err := s.load()
 	if err != nil {
 		return azcli.Token{}, err
 	}
-	if !s.debug {
-		if t, err := s.cache.Lookup(p, scope); err == nil {
-			return azcli.Token{AccessToken: t.AccessToken, ExpiresOn: t.ExpiresOn}, nil
-		}
+	// The engine gets an empty stdin (the SDKs and Terraform own none; it must never
+	// prompt) and the default bound. Its debug log goes to stderr as it happens.
+	res, err := l.Token(ctx, launch.Request{Program: program, Scope: scope, Debug: s.debug}, s.stderr)
+	if err != nil {
+		return azcli.Token{}, err
 	}
-	// An empty stdin: the SDKs and Terraform own none, and the engine must never
-	// prompt. The SDKs give az 10 s; the engine gets entratool's default bound.
-	args := []string{"get-token", "--profile", p.Name, "--scope", scope, "-o", "json", "--timeout", "30s"}
-	if s.debug {
-		args = append(args, "--debug")
+	for _, w := range res.Warnings {
+		fmt.Fprintf(s.stderr, "WARNING: %s\n", termtext.Escape(w))
 	}
-	var out, errb bytes.Buffer
-	stderr := io.Writer(&errb)
-	if s.debug {
-		stderr = s.stderr // the debug log as it happens
-	}
-	code := launch.Delegate("entratool", args, []byte{}, &out, stderr)
-	if code != 0 {
-		return azcli.Token{}, engineError(errb.String(), code)
-	}
-	// Warnings (a certificate near expiry) in az's style.
-	for _, line := range strings.Split(strings.TrimSpace(errb.String()), "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			fmt.Fprintf(s.stderr, "WARNING: %s\n", termtext.Escape(strings.TrimPrefix(strings.TrimPrefix(line, "entratool: "), "warning: ")))
-		}
-	}
-	var j struct {
-		AccessToken string `json:"accessToken"`
-		ExpiresOn   int64  `json:"expires_on"`
-	}
-	if err := json.Unmarshal(out.Bytes(), &j); err != nil || j.AccessToken == "" || j.ExpiresOn == 0 {
-		return azcli.Token{}, fmt.Errorf("%s get-token printed no access token", launch.EngineName)
-	}
-	return azcli.Token{AccessToken: j.AccessToken, ExpiresOn: time.Unix(j.ExpiresOn, 0)}, nil
-}
-
-// engineError turns the engine's "entratool: …" error lines into the one error the
-// shim prints as "ERROR: …" (and the SDKs quote).
-func engineError(stderr string, code int) error {
-	var msgs []string
-	for _, line := range strings.Split(stderr, "\n") {
-		if line = strings.TrimSpace(line); line != "" {
-			msgs = append(msgs, strings.TrimPrefix(line, "entratool: "))
-		}
-	}
-	if len(msgs) == 0 {
-		return fmt.Errorf("%s get-token failed (exit %d)", launch.EngineName, code)
-	}
-	return errors.New(strings.Join(msgs, "; "))
+	return azcli.Token{AccessToken: res.Token.AccessToken, ExpiresOn: res.Token.Expiry()}, nil
 }

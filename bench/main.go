@@ -230,7 +230,7 @@ func setup(bin, dir string) (*env, error) {
 	st := &profile.Store{Home: e.home}
 	err = st.Update(context.Background(), func(cfg *profile.Config) error {
 		cfg.Put(&profile.Profile{Name: "bench", ClientID: clientID, TenantID: tenantID, UseCertificate: true,
-			CertificatePath: pfx, Scope: "https://graph.microsoft.com/.default", AuthorityHost: emu.URL, SecretStore: "file",
+			CertificatePath: pfx, Scope: profile.DefaultScope, AuthorityHost: emu.URL, SecretStore: "file",
 			GitHosts: []string{"dev.azure.com"}, Registries: []string{reg.Host}})
 		cfg.DefaultProfile = "bench"
 		return nil

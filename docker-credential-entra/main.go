@@ -2,11 +2,10 @@
 // Registry: docker, buildkit, crane and helm run it (credHelpers "entra" in
 // ~/.docker/config.json) to log in with an Entra ID service principal.
 //
-// It is a lean front end (see core/launch): registries nobody lists, a cached refresh
-// token, erase, list, store and version are answered here, linking neither MSAL nor
-// TLS; a get that misses the cache becomes `entratool docker credential-helper get` in
-// entratool-engine, which gets the Entra token, makes the exchange once for every
-// waiting process, and caches the answer.
+// A lean front (docs/architecture.md): docker's protocol is helpers/dockercred;
+// registries nobody lists, a cached refresh token, erase, list, store and version are
+// answered here; a get that misses the cache goes to the engine's docker entry point
+// (launch.EntryDocker), which makes the exchange once for every waiting process.
 package main
 
 import (
@@ -27,15 +26,12 @@ func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 }
 
-// engineArgs is the engine's command line for the same request.
-func engineArgs(args []string) []string {
-	return append([]string{"docker", "credential-helper"}, args...)
-}
+const program = "docker-credential-entra"
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	if v := getenv("ENTRATOOL_DEBUG"); v == "1" || v == "true" {
+	if launch.DebugEnabled(getenv) {
 		// The engine logs its decisions; the front end has nothing to add.
-		return launch.Delegate("entratool", engineArgs(args), nil, stdout, stderr)
+		return launch.Delegate(program, launch.EntryDocker, args, nil, stdout, stderr)
 	}
 	// The request is read once: the engine gets the same bytes if it has to answer.
 	var in []byte
@@ -52,7 +48,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var out bytes.Buffer
 	code := dockercred.Run(ctx, h, args, bytes.NewReader(in), &out)
 	if b.missed {
-		return launch.Delegate("entratool", engineArgs(args), in, stdout, stderr)
+		return launch.Delegate(program, launch.EntryDocker, args, in, stdout, stderr)
 	}
 	stdout.Write(out.Bytes())
 	return code

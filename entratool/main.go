@@ -1,8 +1,7 @@
 // Command entratool manages Entra ID service-principal profiles and prints their tokens.
 //
-// This is the lean front: `get-token` answered from the cache is handled here, with
-// nothing heavy linked; everything else (and every cache miss) becomes
-// entratool-engine, which holds the full CLI (see core/launch).
+// This is a lean front (docs/architecture.md): `get-token` answered from the cache is
+// handled here; everything else becomes entratool-engine's whole command line.
 package main
 
 import (

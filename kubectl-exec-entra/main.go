@@ -1,28 +1,24 @@
 // Command kubectl-exec-entra is a client-go exec credential plugin: kubectl (or any
 // client-go program) runs it to get an Entra ID token for an AKS cluster.
 //
-// It is a lean front end (see core/launch): a cached token is answered here, linking
-// neither MSAL nor TLS nor client-go; on a miss `entratool get-token -o json` runs in
-// entratool-engine, which fetches the token once for every waiting process.
+// A lean front (docs/architecture.md): the kubectl protocol is helpers/execcred, the
+// token comes from launch.OpenLocal's cache lookup, else launch.Token.
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"time"
 
 	"golang.org/x/term"
 
 	"github.com/entratool/entratool/core/launch"
-	"github.com/entratool/entratool/core/profile"
-	"github.com/entratool/entratool/core/tokencache"
+	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/helpers/execcred"
 )
+
+const program = "kubectl-exec-entra"
 
 func main() {
 	os.Exit(execcred.Run(context.Background(), execcred.Env{
@@ -34,71 +30,25 @@ func main() {
 	}, source{getenv: os.Getenv, stderr: os.Stderr}))
 }
 
-// source answers from the shared cache, else asks the engine.
+// source is the profile's token: from the shared cache, else from the engine.
 type source struct {
 	getenv func(string) string
 	stderr io.Writer
 }
 
 func (s source) Credential(ctx context.Context, r execcred.Request) (execcred.Credential, error) {
-	if t, err := s.cached(r); err == nil {
-		return execcred.Credential{Token: t.AccessToken, ExpiresOn: t.ExpiresOn}, nil
-	}
-	return s.engine(r)
-}
-
-// cached looks the token up without opening the certificate, the keyring or a socket.
-// Any failure (no profile, a miss, --debug wanted) sends the request to the engine,
-// which explains errors properly.
-func (s source) cached(r execcred.Request) (*tokencache.Token, error) {
-	if s.getenv("ENTRATOOL_DEBUG") != "" {
-		return nil, tokencache.ErrMiss
-	}
-	home, err := profile.Home(s.getenv)
+	l, err := launch.OpenLocal(s.getenv, r.Profile)
 	if err != nil {
-		return nil, err
+		return execcred.Credential{}, err
 	}
-	cfg, err := (&profile.Store{Home: home}).Load()
+	// Unless kubectl said the plugin may be interactive, the engine gets an empty stdin:
+	// it then sees no terminal and never prompts.
+	res, err := l.Token(ctx, launch.Request{Program: program, Scope: r.Scope, Debug: launch.DebugEnabled(s.getenv), Interactive: r.Interactive}, s.stderr)
 	if err != nil {
-		return nil, err
+		return execcred.Credential{}, err
 	}
-	p, err := cfg.Resolve(r.Profile, s.getenv)
-	if err != nil {
-		return nil, err
+	for _, w := range res.Warnings {
+		fmt.Fprintf(s.stderr, "%s: warning: %s\n", program, termtext.Escape(w))
 	}
-	return tokencache.Open(home, s.getenv).Lookup(p, r.Scope)
-}
-
-// engine runs `entratool get-token -o json` in entratool-engine. Its stderr (errors,
-// warnings, and prompts when interactive) goes straight to kubectl, which shows it to
-// the user. Unless kubectl said the plugin may be interactive, the engine gets an empty
-// stdin: it then sees no terminal and never prompts.
-func (s source) engine(r execcred.Request) (execcred.Credential, error) {
-	args := []string{"get-token", "--scope", r.Scope, "-o", "json"}
-	if r.Profile != "" {
-		args = append(args, "--profile", r.Profile)
-	}
-	stdin := []byte{}
-	if r.Interactive {
-		stdin = nil // the process's own stdin: kubectl handed over the user's terminal
-	}
-	var out bytes.Buffer
-	if code := launch.Delegate("entratool", args, stdin, &out, s.stderr); code != 0 {
-		return execcred.Credential{}, &execcred.ReportedError{Code: code}
-	}
-	var t struct {
-		AccessToken string `json:"accessToken"`
-		ExpiresOn   int64  `json:"expires_on"`
-	}
-	if err := json.Unmarshal(out.Bytes(), &t); err != nil {
-		return execcred.Credential{}, fmt.Errorf("%s get-token printed no token JSON: %w", launch.EngineName, err)
-	}
-	if t.AccessToken == "" {
-		return execcred.Credential{}, errors.New(launch.EngineName + " get-token printed no access token")
-	}
-	c := execcred.Credential{Token: t.AccessToken}
-	if t.ExpiresOn > 0 {
-		c.ExpiresOn = time.Unix(t.ExpiresOn, 0)
-	}
-	return c, nil
+	return execcred.Credential{Token: res.Token.AccessToken, ExpiresOn: res.Token.Expiry(), Issuer: l.Profile.Authority()}, nil
 }

@@ -4,7 +4,8 @@ package launch
 
 import "os"
 
-// Replace runs the engine as a child with this process's streams (no exec(2) here).
-func Replace(as string, args []string) int {
-	return Delegate(as, args, nil, os.Stdout, os.Stderr)
+// Replace runs the engine's whole command line as a child with this process's streams
+// (no exec(2) here).
+func Replace(program string, args []string) int {
+	return Delegate(program, EntryCLI, args, nil, os.Stdout, os.Stderr)
 }

@@ -8,15 +8,16 @@ import (
 	"syscall"
 )
 
-// Replace turns this process into the engine serving front end `as` with args, keeping
-// the pid, stdin and terminal (for prompts). It returns only on failure.
-func Replace(as string, args []string) int {
+// Replace turns this process into the engine's whole command line (EntryCLI) with
+// args, keeping the pid, stdin and terminal (for prompts). It returns only on failure;
+// program names the front in that message.
+func Replace(program string, args []string) int {
 	engine, err := Engine()
 	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", as, err)
+		fmt.Fprintf(os.Stderr, "%s: %v\n", program, err)
 		return 1
 	}
-	err = syscall.Exec(engine, append([]string{engine, AsFlag + as}, args...), os.Environ())
-	fmt.Fprintf(os.Stderr, "%s: run %s: %v\n", as, EngineName, err)
+	err = syscall.Exec(engine, append([]string{engine, AsFlag + EntryCLI}, args...), os.Environ())
+	fmt.Fprintf(os.Stderr, "%s: run %s: %v\n", program, EngineName, err)
 	return 1
 }

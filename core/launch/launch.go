@@ -1,12 +1,8 @@
-// Package launch splits every entratool binary into a lean front and a shared engine.
-//
-// git, kubectl and docker start a helper for every operation, so a cached answer must
-// cost about as much as starting a minimal Go program. Linking MSAL, TLS, PKCS#12 and
-// the keyring roughly doubles a Go program's start-up even when none of it runs (their
-// package initialisation and page faults are paid on every start). So each binary
-// links only what a cache hit needs — profiles.json, the token cache, the protocol —
-// and on a miss hands the whole request (arguments and the stdin it already read) to
-// entratool-engine, which links everything and does the work once for all processes.
+// Package launch is the contract between the lean fronts (entratool, git-credential-entra,
+// kubectl-exec-entra, docker-credential-entra, az-entra) and entratool-engine: the
+// typed token request and response, the one cache-hit lookup, the get-token flag
+// grammar and the environment variables every program reads the same way. See
+// docs/architecture.md for the split and what may be linked where.
 package launch
 
 import (
@@ -23,8 +19,18 @@ import (
 // EngineName is the heavy binary's name; it sits next to the front ends.
 const EngineName = "entratool-engine"
 
-// AsFlag, as the engine's first argument, names the front end whose request it serves.
+// AsFlag, as the engine's first argument, names the entry point a front calls.
 const AsFlag = "--as="
+
+// The engine's entry points.
+const (
+	// EntryCLI is the whole entratool command line (the entratool front's miss path).
+	EntryCLI = "entratool"
+	// EntryToken answers one Request (its argument) with one Response on stdout.
+	EntryToken = "token"
+	// EntryDocker is the docker credential-helper protocol (stdin in, stdout out).
+	EntryDocker = "docker-credential-entra"
+)
 
 // Engine finds entratool-engine: beside the running executable (symlinks resolved, so
 // an `az` link to az-entra works), else on PATH.
@@ -49,16 +55,16 @@ func Engine() (string, error) {
 	return p, nil
 }
 
-// Delegate runs the engine as front end `as` with args, feeding it stdin (the bytes the
-// front end already read; nil means the process's own stdin) and passing its stdout,
-// stderr and exit code through.
-func Delegate(as string, args []string, stdin []byte, stdout, stderr io.Writer) int {
+// Delegate runs the engine's entry point with args, feeding it stdin (the bytes the
+// front already read; nil means the process's own stdin) and passing its stdout,
+// stderr and exit code through. program names the front in its own messages.
+func Delegate(program, entry string, args []string, stdin []byte, stdout, stderr io.Writer) int {
 	engine, err := Engine()
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", as, err)
+		fmt.Fprintf(stderr, "%s: %v\n", program, err)
 		return 1
 	}
-	cmd := exec.Command(engine, append([]string{AsFlag + as}, args...)...)
+	cmd := exec.Command(engine, append([]string{AsFlag + entry}, args...)...)
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
 	} else {
@@ -76,7 +82,7 @@ func Delegate(as string, args []string, stdin []byte, stdout, stderr io.Writer) 
 		}
 		return 1
 	default:
-		fmt.Fprintf(stderr, "%s: run %s: %v\n", as, EngineName, err)
+		fmt.Fprintf(stderr, "%s: run %s: %v\n", program, EngineName, err)
 		return 1
 	}
 }

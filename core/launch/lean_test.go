@@ -1,6 +1,9 @@
 package launch
 
 import (
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,5 +49,47 @@ func TestFrontEndsLinkNothingHeavy(t *testing.T) {
 	}
 	if checked == 0 {
 		t.Fatal("no front end found")
+	}
+}
+
+// A front reaches the engine only through this package — Token (typed Request and
+// Response, one decoder), Delegate or Replace — and never decodes the engine's output
+// itself: three hand-written decoders with three different checks were how the fronts
+// drifted apart.
+func TestFrontsUseTheContract(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fe := range []string{"entratool", "git-credential-entra", "kubectl-exec-entra", "docker-credential-entra", "az-entra"} {
+		files, _ := filepath.Glob(filepath.Join(root, fe, "*.go"))
+		if len(files) == 0 {
+			t.Fatalf("%s: no sources", fe)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			fset := token.NewFileSet()
+			file, err := parser.ParseFile(fset, f, nil, parser.SkipObjectResolution)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range file.Imports {
+				if p := strings.Trim(imp.Path.Value, `"`); p == "encoding/json" {
+					t.Errorf("%s imports %s: decode the engine's answer with launch.Token / DecodeResponse", fset.Position(imp.Pos()), p)
+				}
+			}
+			ast.Inspect(file, func(n ast.Node) bool {
+				sel, ok := n.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				if id, ok := sel.X.(*ast.Ident); ok && id.Name == "launch" && sel.Sel.Name == "Engine" {
+					t.Errorf("%s runs the engine itself: use launch.Token, Delegate or Replace", fset.Position(sel.Pos()))
+				}
+				return true
+			})
+		}
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
 	"github.com/entratool/entratool/core/termtext"
@@ -44,6 +45,9 @@ type App struct {
 	profileName string
 	debug       bool
 	logger      *slog.Logger
+	// onWarn, when set, receives warnings instead of stderr (the engine's token entry
+	// point returns them as data).
+	onWarn func(string)
 }
 
 // Exit codes (SPEC §4).
@@ -87,13 +91,7 @@ func Run(ctx context.Context, s Streams, args []string, getenv func(string) stri
 	if err == nil {
 		return ExitOK
 	}
-	code := ExitFailure
-	var ee *exitError
-	if errors.As(err, &ee) {
-		code = ee.code
-	} else if isCobraUsageError(err) {
-		code = ExitUsage
-	}
+	code := exitCode(err)
 	if msg := err.Error(); msg != "" {
 		// Errors quote certificate subjects and servers' words: escaped, so that they
 		// can neither forge lines nor drive the terminal.
@@ -104,6 +102,20 @@ func Run(ctx context.Context, s Streams, args []string, getenv func(string) stri
 		fmt.Fprintf(s.Err, "entratool: debug: %s\n", ent.DebugIDs())
 	}
 	return code
+}
+
+// exitCode is the exit code err ends entratool with (SPEC §4).
+func exitCode(err error) int {
+	var ee *exitError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case isCobraUsageError(err):
+		return ExitUsage
+	}
+	return ExitFailure
 }
 
 func oneLine(s string) string {
@@ -130,7 +142,7 @@ func (a *App) rootCmd() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRun: func(cmd *cobra.Command, args []string) {
-			if a.Getenv("ENTRATOOL_DEBUG") == "1" || a.Getenv("ENTRATOOL_DEBUG") == "true" {
+			if launch.DebugEnabled(a.Getenv) {
 				a.debug = true
 			}
 			if a.debug {
@@ -139,8 +151,15 @@ func (a *App) rootCmd() *cobra.Command {
 		},
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr("%v", err) })
-	root.PersistentFlags().StringVarP(&a.profileName, "profile", "p", "", "profile name (default: $ENTRATOOL_PROFILE, then the default profile)")
-	root.PersistentFlags().BoolVar(&a.debug, "debug", false, "debug log on stderr (secrets redacted); also ENTRATOOL_DEBUG=1")
+	// --profile and --debug as launch.GetTokenFlags defines them for the fast path too.
+	for _, f := range launch.GetTokenFlags() {
+		switch {
+		case f.Root && f.Bool:
+			root.PersistentFlags().BoolVarP(&a.debug, f.Name, f.Short, false, f.Usage)
+		case f.Root:
+			root.PersistentFlags().StringVarP(&a.profileName, f.Name, f.Short, "", f.Usage)
+		}
+	}
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(a.commands()...)
 	return root
@@ -205,7 +224,13 @@ func (a *App) secretStore(p *profile.Profile) (secret.Store, error) {
 
 // warn prints a one-line warning on stderr, control characters escaped (warnings quote
 // certificate subjects and servers' errors).
-func (a *App) warn(msg string) { fmt.Fprintln(a.Err, termtext.Escape(msg)) }
+func (a *App) warn(msg string) {
+	if a.onWarn != nil {
+		a.onWarn(msg)
+		return
+	}
+	fmt.Fprintln(a.Err, termtext.Escape(msg))
+}
 
 // debugf logs at debug level when --debug is on.
 func (a *App) debugf(msg string, args ...any) {

@@ -8,12 +8,14 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
 	"github.com/entratool/entratool/core/token"
@@ -21,23 +23,27 @@ import (
 	"github.com/entratool/entratool/helpers/envexport"
 )
 
-// tokenFlags are shared by get-token, env and exec.
-type tokenFlags struct {
-	scope        string
-	timeout      time.Duration
-	forceRefresh bool
-	silent       bool
+// tokenFlags are get-token's command line (launch.GetToken); env and exec take a part
+// of it. The root's --profile and --debug are App's.
+type tokenFlags = launch.GetToken
+
+// bindTokenFlags registers get-token's own flags named in names (every one when none)
+// on cmd, bound to o: the grammar and value checks of launch.GetTokenFlags, which the
+// lean front's fast path reads too.
+func bindTokenFlags(cmd *cobra.Command, o *tokenFlags, names ...string) {
+	*o = launch.NewGetToken()
+	for _, f := range launch.GetTokenFlags() {
+		if f.Root || (len(names) > 0 && !slices.Contains(names, f.Name)) {
+			continue
+		}
+		fl := cmd.Flags().VarPF(launch.FlagValue{F: f, O: o}, f.Name, f.Short, f.Usage)
+		if f.Bool {
+			fl.NoOptDefVal = "true"
+		}
+	}
 }
 
-func (f *tokenFlags) register(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&f.scope, "scope", "", "scope to request (default: the profile's scope)")
-	cmd.Flags().Var(newTimeoutFlag(&f.timeout, 30*time.Second), "timeout", "give up after this long (retries included)")
-	cmd.Flags().BoolVar(&f.forceRefresh, "force-refresh", false, "ignore the cache and ask Entra ID for a new token")
-}
-
-// timeoutFlag is a --timeout value. It must be a positive duration: 0 or less would
-// mean "never give up" and leave git, kubectl or docker hanging on a helper (SPEC §12),
-// so it is refused while the flags are parsed, as a usage error.
+// timeoutFlag is a --timeout value of another command, checked as get-token's is.
 type timeoutFlag struct{ d *time.Duration }
 
 func newTimeoutFlag(d *time.Duration, def time.Duration) timeoutFlag {
@@ -55,15 +61,11 @@ func (f timeoutFlag) String() string {
 func (f timeoutFlag) Type() string { return "duration" }
 
 func (f timeoutFlag) Set(s string) error {
-	d, err := time.ParseDuration(s)
-	if err != nil {
-		return errors.New("not a duration like 30s or 2m")
+	d, err := launch.ParseTimeout(s)
+	if err == nil {
+		*f.d = d
 	}
-	if d <= 0 {
-		return errors.New("the timeout must be positive, like 30s (0 or less would never give up)")
-	}
-	*f.d = d
-	return nil
+	return err
 }
 
 // provider builds the token pipeline for p, prompting for missing secrets only when
@@ -118,13 +120,13 @@ func (a *App) fetchToken(ctx context.Context, f *tokenFlags) (*token.Token, *pro
 	if err != nil {
 		return nil, nil, err
 	}
-	pr, err := a.provider(p, f.silent)
+	pr, err := a.provider(p, f.Silent)
 	if err != nil {
 		return nil, nil, err
 	}
-	ctx, cancel := ctxTimeout(ctx, f.timeout)
+	ctx, cancel := ctxTimeout(ctx, f.Timeout)
 	defer cancel()
-	t, err := pr.Token(ctx, pr.Scope(f.scope), f.forceRefresh)
+	t, err := pr.Token(ctx, pr.Scope(f.Scope), f.ForceRefresh)
 	if err != nil {
 		return nil, p, err
 	}
@@ -138,7 +140,6 @@ func (a *App) fetchToken(ctx context.Context, f *tokenFlags) (*token.Token, *pro
 
 func (a *App) getTokenCmd() *cobra.Command {
 	var f tokenFlags
-	var format string
 	cmd := &cobra.Command{
 		Use:   "get-token",
 		Short: "Print an access token for the profile",
@@ -146,19 +147,17 @@ func (a *App) getTokenCmd() *cobra.Command {
 			"otherwise one process asks Entra ID and the others wait for its answer.",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !output.Valid(format) {
-				return usageErr("unknown output %q: use %s", format, output.Formats)
+			if err := f.Validate(); err != nil {
+				return usageErr("%v", err)
 			}
 			t, p, err := a.fetchToken(cmd.Context(), &f)
 			if err != nil {
 				return err
 			}
-			return a.printToken(format, t, p)
+			return a.printToken(f.Output, t, p)
 		},
 	}
-	f.register(cmd)
-	cmd.Flags().StringVarP(&format, "output", "o", "token", "output: token, json, az or env")
-	cmd.Flags().BoolVar(&f.silent, "silent", false, "no warnings or prompts on stderr (for scripts); errors are still reported")
+	bindTokenFlags(cmd, &f)
 	return cmd
 }
 
@@ -195,7 +194,7 @@ func (a *App) envCmd() *cobra.Command {
 			return err
 		},
 	}
-	f.register(cmd)
+	bindTokenFlags(cmd, &f, "scope", "timeout", "force-refresh")
 	cmd.Flags().StringVar(&shell, "shell", "sh", "sh, bash, zsh, fish, powershell, cmd, dotenv or github")
 	return cmd
 }
@@ -222,7 +221,7 @@ func (a *App) execCmd() *cobra.Command {
 		},
 	}
 	cmd.Flags().SetInterspersed(false)
-	f.register(cmd)
+	bindTokenFlags(cmd, &f, "scope", "timeout", "force-refresh")
 	cmd.Flags().BoolVar(&passSecretEnv, "pass-secret-env", false, "also pass ENTRATOOL_CERT_PASSWORD and ENTRATOOL_CLIENT_SECRET to the command (by default it gets the token, not the secrets)")
 	return cmd
 }

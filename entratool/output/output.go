@@ -11,29 +11,13 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/core/tokencache"
 	"github.com/entratool/entratool/helpers/azcli"
 	"github.com/entratool/entratool/helpers/envexport"
 )
-
-// Formats lists the -o values of get-token.
-const Formats = "token, json, az or env"
-
-// Valid reports whether f is a get-token output format.
-func Valid(f string) bool { return f == "token" || f == "json" || f == "az" || f == "env" }
-
-// TokenJSON is `get-token -o json`.
-type TokenJSON struct {
-	AccessToken string `json:"accessToken"`
-	TokenType   string `json:"tokenType"`
-	ExpiresOn   string `json:"expiresOn"`
-	ExpiresOnTS int64  `json:"expires_on"`
-	Scope       string `json:"scope"`
-	TenantID    string `json:"tenantId"`
-	ClientID    string `json:"clientId"`
-}
 
 // Check refuses a token that must not be printed or handed to a child process (SPEC
 // §12): characters outside a JWT/base64url token, expired, or expiring more than 48 h
@@ -47,19 +31,15 @@ func Write(w io.Writer, f string, t *tokencache.Token, p *profile.Profile) error
 	if f == "" {
 		f = "token"
 	}
-	if !Valid(f) {
-		return fmt.Errorf("unknown output %q: use %s", f, Formats)
+	if err := (launch.GetToken{Output: f}).Validate(); err != nil {
+		return err
 	}
 	if err := Check(t, p); err != nil {
 		return err
 	}
 	switch f {
 	case "json":
-		return WriteJSON(w, TokenJSON{
-			AccessToken: t.AccessToken, TokenType: t.TokenType,
-			ExpiresOn: t.ExpiresOn.UTC().Format(time.RFC3339), ExpiresOnTS: t.ExpiresOn.Unix(),
-			Scope: t.Scope, TenantID: t.TenantID, ClientID: t.ClientID,
-		})
+		return WriteJSON(w, launch.NewTokenJSON(t))
 	case "az":
 		return WriteJSON(w, azcli.NewAccessToken(t.AccessToken, t.ExpiresOn, t.TenantID, p.SubscriptionID, time.Local))
 	case "env":

@@ -9,6 +9,8 @@
 package execcred
 
 import (
+	"github.com/entratool/entratool/core/launch"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,7 +20,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/core/tokencache"
 )
 
@@ -211,12 +212,6 @@ type Source interface {
 	Credential(ctx context.Context, r Request) (Credential, error)
 }
 
-// ReportedError is a failure a Source has already explained on stderr (the engine
-// printed its one line): Run exits with Code and adds nothing.
-type ReportedError struct{ Code int }
-
-func (e *ReportedError) Error() string { return fmt.Sprintf("failed with exit code %d", e.Code) }
-
 // Env is the plugin's process: arguments, environment and streams.
 type Env struct {
 	Args   []string
@@ -232,7 +227,7 @@ type Env struct {
 // stderr; stdout carries the ExecCredential and nothing else.
 func Run(ctx context.Context, env Env, src Source) int {
 	fail := func(code int, err error) int {
-		fmt.Fprintf(env.Stderr, "kubectl-exec-entra: %s\n", termtext.Escape(oneLine(err.Error())))
+		launch.Report(env.Stderr, "kubectl-exec-entra", err)
 		return code
 	}
 	args, err := ParseArgs(env.Args, env.Stderr)
@@ -252,12 +247,9 @@ func Run(ctx context.Context, env Env, src Source) int {
 		interactive = env.StdinTTY
 	}
 	c, err := src.Credential(ctx, Request{Profile: args.Profile, Scope: args.Scope, Interactive: interactive})
-	var reported *ReportedError
-	if errors.As(err, &reported) {
-		return max(reported.Code, ExitFailure)
-	}
 	if err != nil {
-		return fail(ExitFailure, err)
+		// The engine's exit code when it failed (SPEC §4), else 1.
+		return fail(launch.ExitCode(err), err)
 	}
 	if err := tokencache.CheckHandOff(c.Token, c.ExpiresOn, c.Issuer, time.Now()); err != nil {
 		return fail(ExitFailure, err)
@@ -270,8 +262,4 @@ func Run(ctx context.Context, env Env, src Source) int {
 		return fail(ExitFailure, fmt.Errorf("write ExecCredential: %w", err))
 	}
 	return ExitOK
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(s), " ")
 }

@@ -1,6 +1,8 @@
 package execcred
 
 import (
+	"github.com/entratool/entratool/core/launch"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -313,11 +315,15 @@ func TestRun(t *testing.T) {
 			t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 		}
 	})
-	t.Run("reported error: exit code kept, nothing added", func(t *testing.T) {
+	t.Run("engine error: its exit code, its message on one line", func(t *testing.T) {
 		for _, c := range []int{1, 2, 0} {
-			code, out, errOut := runPlugin(t, &recordingSource{err: &ReportedError{Code: c}}, "", false)
-			if code != max(c, 1) || out != "" || errOut != "" {
+			code, out, errOut := runPlugin(t, &recordingSource{err: &launch.ExitError{Code: c, Message: "no profile 'x'"}}, "", false)
+			if code != max(c, 1) || out != "" || errOut != "kubectl-exec-entra: no profile 'x'\n" {
 				t.Errorf("engine exit %d: exit %d, stdout %q, stderr %q", c, code, out, errOut)
+			}
+			code, _, errOut = runPlugin(t, &recordingSource{err: &launch.ExitError{Code: c}}, "", false)
+			if code != max(c, 1) || errOut != "" {
+				t.Errorf("already shown, exit %d: exit %d, stderr %q", c, code, errOut)
 			}
 		}
 	})

@@ -1,6 +1,8 @@
 package gitcred
 
 import (
+	"github.com/entratool/entratool/core/launch"
+
 	"errors"
 	"fmt"
 	"strings"
@@ -31,7 +33,7 @@ type Args struct {
 // ParseArgs reads the command line git builds from the helper's configured value
 // followed by the action.
 func ParseArgs(args []string) (Args, error) {
-	a := Args{Timeout: 30 * time.Second}
+	a := Args{Timeout: launch.DefaultTimeout}
 	var positional []string
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
@@ -64,9 +66,9 @@ func ParseArgs(args []string) (Args, error) {
 			if err != nil {
 				return Args{}, err
 			}
-			d, err := time.ParseDuration(v)
-			if err != nil || d <= 0 {
-				return Args{}, fmt.Errorf("--timeout %q is not a positive duration like 30s", v)
+			d, err := launch.ParseTimeout(v)
+			if err != nil {
+				return Args{}, fmt.Errorf("invalid argument %q for --timeout: %w", v, err)
 			}
 			a.Timeout = d
 		case arg == "--bearer":

@@ -31,12 +31,6 @@ type Tokens interface {
 	Forget(ctx context.Context, scope string) error
 }
 
-// ReportedError is a failure already explained on stderr (by the engine the main
-// delegated to); the main exits with Code and prints nothing more.
-type ReportedError struct{ Code int }
-
-func (e *ReportedError) Error() string { return fmt.Sprintf("failed with exit code %d", e.Code) }
-
 // Helper answers git's credential requests for one profile.
 type Helper struct {
 	// Bearer answers with authtype=Bearer when git offers capability[]=authtype.

@@ -1,0 +1,203 @@
+package launch
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// GetToken is `entratool get-token`'s command line, as the lean front's fast path and
+// the engine's cobra command both read it: one grammar (GetTokenFlags) and one check of
+// every value (the flags' Set functions, then Validate).
+type GetToken struct {
+	Profile      string
+	Scope        string
+	Output       string
+	Timeout      time.Duration
+	ForceRefresh bool
+	Silent       bool
+	Debug        bool
+}
+
+// NewGetToken is a command line with every default applied.
+func NewGetToken() GetToken { return GetToken{Output: "token", Timeout: DefaultTimeout} }
+
+// OutputFormats lists get-token's -o values.
+const OutputFormats = "token, json, az or env"
+
+// ValidOutput reports whether f is a get-token output format.
+func ValidOutput(f string) bool { return f == "token" || f == "json" || f == "az" || f == "env" }
+
+// Flag is one flag of get-token. cobra registers it (through pflag, which the fronts
+// cannot link) and ParseGetToken reads it; both call Set, so a value means the same.
+type Flag struct {
+	Name, Short, Usage string
+	Bool               bool // takes no value; --name=false is allowed
+	// Root marks the flags every entratool command inherits (--profile, --debug).
+	Root bool
+	Set  func(o *GetToken, v string) error
+	Get  func(o *GetToken) string
+}
+
+// Usage errors a flag's Set returns; pflag prefixes them with the flag and value.
+var (
+	errNotDuration     = errors.New("not a duration like 30s or 2m")
+	errTimeoutPositive = errors.New("the timeout must be positive, like 30s (0 or less would never give up)")
+)
+
+// ParseTimeout reads a --timeout value. It must be a positive duration: 0 or less
+// would mean "never give up" and leave git, kubectl or docker hanging (SPEC §12).
+func ParseTimeout(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, errNotDuration
+	}
+	if d <= 0 {
+		return 0, errTimeoutPositive
+	}
+	return d, nil
+}
+
+func setBool(dst *bool, v string) error {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return err
+	}
+	*dst = b
+	return nil
+}
+
+// GetTokenFlags is the grammar of get-token, root flags included.
+func GetTokenFlags() []Flag {
+	return []Flag{
+		{Name: "profile", Short: "p", Root: true, Usage: "profile name (default: $ENTRATOOL_PROFILE, then the default profile)",
+			Set: func(o *GetToken, v string) error { o.Profile = v; return nil },
+			Get: func(o *GetToken) string { return o.Profile }},
+		{Name: "debug", Bool: true, Root: true, Usage: "debug log on stderr (secrets redacted); also ENTRATOOL_DEBUG=1",
+			Set: func(o *GetToken, v string) error { return setBool(&o.Debug, v) },
+			Get: func(o *GetToken) string { return strconv.FormatBool(o.Debug) }},
+		{Name: "scope", Usage: "scope to request (default: the profile's scope)",
+			Set: func(o *GetToken, v string) error { o.Scope = v; return nil },
+			Get: func(o *GetToken) string { return o.Scope }},
+		{Name: "timeout", Usage: "give up after this long (retries included)",
+			Set: func(o *GetToken, v string) error {
+				d, err := ParseTimeout(v)
+				if err == nil {
+					o.Timeout = d
+				}
+				return err
+			},
+			Get: func(o *GetToken) string { return o.Timeout.String() }},
+		{Name: "force-refresh", Bool: true, Usage: "ignore the cache and ask Entra ID for a new token",
+			Set: func(o *GetToken, v string) error { return setBool(&o.ForceRefresh, v) },
+			Get: func(o *GetToken) string { return strconv.FormatBool(o.ForceRefresh) }},
+		{Name: "output", Short: "o", Usage: "output: " + OutputFormats,
+			Set: func(o *GetToken, v string) error { o.Output = v; return nil },
+			Get: func(o *GetToken) string { return o.Output }},
+		{Name: "silent", Bool: true, Usage: "no warnings or prompts on stderr (for scripts); errors are still reported",
+			Set: func(o *GetToken, v string) error { return setBool(&o.Silent, v) },
+			Get: func(o *GetToken) string { return strconv.FormatBool(o.Silent) }},
+	}
+}
+
+// Validate is the check of the whole command line after its flags are read.
+func (o GetToken) Validate() error {
+	if !ValidOutput(o.Output) {
+		return fmt.Errorf("unknown output %q: use %s", o.Output, OutputFormats)
+	}
+	return nil
+}
+
+// ErrNotParsed says ParseGetToken met what it leaves to cobra (help, "--", an argument).
+var ErrNotParsed = errors.New("not a plain get-token command line")
+
+// ParseGetToken reads the arguments after "get-token" as pflag does — --name=value,
+// --name value, -xvalue, -x value, -x=value, bare booleans, the last value winning —
+// and checks them with the same Set and Validate. Any error means the fast path must
+// not answer; the engine then reports it in cobra's words.
+func ParseGetToken(args []string) (GetToken, error) {
+	o := NewGetToken()
+	flags := GetTokenFlags()
+	find := func(long bool, name string) *Flag {
+		for i := range flags {
+			if (long && flags[i].Name == name) || (!long && flags[i].Short != "" && flags[i].Short == name) {
+				return &flags[i]
+			}
+		}
+		return nil
+	}
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		var name, value string
+		var hasValue, long bool
+		switch {
+		case a == "--" || a == "-" || !strings.HasPrefix(a, "-"):
+			return GetToken{}, ErrNotParsed // positional arguments: cobra's usage error
+		case strings.HasPrefix(a, "--"):
+			long = true
+			name, value, hasValue = strings.Cut(a[2:], "=")
+		default:
+			// One shorthand only: get-token has no boolean shorthands to combine.
+			// pflag's rules: -x=v is v, -x= is "=", -xv is v.
+			name = a[1:2]
+			switch rest := a[2:]; {
+			case len(rest) > 1 && rest[0] == '=':
+				value, hasValue = rest[1:], true
+			case rest != "":
+				value, hasValue = rest, true
+			}
+		}
+		f := find(long, name)
+		if f == nil {
+			return GetToken{}, fmt.Errorf("unknown flag %q", a)
+		}
+		switch {
+		case hasValue:
+		case f.Bool:
+			value = "true"
+		case i+1 < len(args):
+			i++
+			value = args[i]
+		default:
+			return GetToken{}, fmt.Errorf("flag needs an argument: %s", a)
+		}
+		if err := f.Set(&o, value); err != nil {
+			return GetToken{}, fmt.Errorf("invalid argument %q for %s: %w", value, a, err)
+		}
+	}
+	if err := o.Validate(); err != nil {
+		return GetToken{}, err
+	}
+	return o, nil
+}
+
+// FlagValue is f bound to o as a pflag.Value (cobra's flags), without linking pflag:
+// register it with VarPF and, for a Bool flag, NoOptDefVal "true".
+type FlagValue struct {
+	F Flag
+	O *GetToken
+}
+
+func (v FlagValue) String() string {
+	if v.O == nil {
+		return ""
+	}
+	return v.F.Get(v.O)
+}
+
+func (v FlagValue) Set(s string) error { return v.F.Set(v.O, s) }
+
+func (v FlagValue) Type() string {
+	switch {
+	case v.F.Bool:
+		return "bool"
+	case v.F.Name == "timeout":
+		return "duration"
+	}
+	return "string"
+}
+
+// IsBoolFlag tells the standard flag package (and pflag's help) the flag takes no value.
+func (v FlagValue) IsBoolFlag() bool { return v.F.Bool }

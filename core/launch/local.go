@@ -1,0 +1,54 @@
+package launch
+
+import (
+	"context"
+	"io"
+
+	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/tokencache"
+)
+
+// Local is what a front reads itself: profiles.json and the shared token cache —
+// never a certificate, the keyring, a plugin or a socket.
+type Local struct {
+	Home    string
+	Profile *profile.Profile
+	Cache   *tokencache.Cache
+}
+
+// OpenLocal resolves the profile a front serves: name, else ENTRATOOL_PROFILE, else
+// the default profile.
+func OpenLocal(getenv func(string) string, name string) (*Local, error) {
+	home, err := profile.Home(getenv)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := (&profile.Store{Home: home}).Load()
+	if err != nil {
+		return nil, err
+	}
+	p, err := cfg.Resolve(name, getenv)
+	if err != nil {
+		return nil, err
+	}
+	return &Local{Home: home, Profile: p, Cache: tokencache.Open(home, getenv)}, nil
+}
+
+// Cached is the one cache-hit lookup: the profile's token for scope ("" → the
+// profile's scope, else the default), or tokencache.ErrMiss.
+func (l *Local) Cached(scope string) (*tokencache.Token, error) {
+	return l.Cache.Lookup(l.Profile, l.Profile.TokenScope(scope))
+}
+
+// Token answers r for this profile: from the cache unless r.Debug (the engine logs
+// every decision), else from the engine. r.Profile and r.Scope are filled in from the
+// profile, so the engine serves exactly the token that was looked up.
+func (l *Local) Token(ctx context.Context, r Request, stderr io.Writer) (Result, error) {
+	r.Profile, r.Scope = l.Profile.Name, l.Profile.TokenScope(r.Scope)
+	if !r.Debug {
+		if t, err := l.Cached(r.Scope); err == nil {
+			return Result{Token: NewTokenJSON(t)}, nil
+		}
+	}
+	return Token(ctx, r, stderr)
+}

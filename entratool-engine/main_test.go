@@ -1,0 +1,52 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entratool/entratool/core/launch"
+	"github.com/entratool/entratool/entratool/cli"
+)
+
+func engine(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	home := t.TempDir()
+	var out, errb bytes.Buffer
+	env := map[string]string{"ENTRATOOL_HOME": home}
+	code := run(context.Background(), args, cli.Streams{In: strings.NewReader(""), Out: &out, Err: &errb}, func(k string) string { return env[k] })
+	return out.String(), errb.String(), code
+}
+
+// Only the named entry points exist; a request the engine cannot read is answered with
+// a typed error, never half understood.
+func TestEntryPoints(t *testing.T) {
+	if _, errOut, code := engine(t, "--as=nope"); code != 2 || !strings.Contains(errOut, `unknown entry point "nope"`) {
+		t.Errorf("unknown entry: %d %q", code, errOut)
+	}
+	for _, args := range [][]string{
+		{"--as=token"},
+		{"--as=token", `{"v":1,"program":"x"}`, "extra"},
+		{"--as=token", `{"v":99,"program":"x"}`},
+		{"--as=token", `{"v":1,"program":"x","unknown":true}`},
+	} {
+		out, _, code := engine(t, args...)
+		_, err := launch.DecodeResponse([]byte(out), time.Now())
+		if code != 2 || launch.ExitCode(err) != 2 {
+			t.Errorf("%q: exit %d, response %q (%v)", args, code, out, err)
+		}
+	}
+	// A well-formed request for a profile that does not exist: the CLI's own message,
+	// as data, with exit 1.
+	out, errOut, code := engine(t, "--as=token", launch.EncodeRequest(launch.Request{Program: "git-credential-entra", Profile: "missing"}))
+	_, err := launch.DecodeResponse([]byte(out), time.Now())
+	if code != 1 || launch.ExitCode(err) != 1 || errOut != "" || !strings.Contains(err.Error(), "missing") {
+		t.Errorf("missing profile: exit %d, response %q, stderr %q (%v)", code, out, errOut, err)
+	}
+	// Without --as the engine is entratool.
+	if out, _, code := engine(t, "version"); code != 0 || out == "" {
+		t.Errorf("version: %d %q", code, out)
+	}
+}

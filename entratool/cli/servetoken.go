@@ -1,0 +1,43 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/entratool/entratool/core/launch"
+	"github.com/entratool/entratool/core/termtext"
+	"github.com/entratool/entratool/core/token"
+)
+
+// ServeToken is the engine's token entry point (launch.EntryToken): the work of
+// `entratool get-token` for a front's Request, with the token, the warnings and any
+// error returned as data for the front to show in its host tool's style. Only the
+// debug log and, for an interactive request, prompts go to s.Err.
+func ServeToken(ctx context.Context, s Streams, getenv func(string) string, r launch.Request) launch.Response {
+	var warnings []string
+	a := &App{Streams: s, Getenv: getenv, Now: time.Now, profileName: r.Profile, debug: r.Debug || launch.DebugEnabled(getenv)}
+	a.InTTY = s.InTTY && r.Interactive
+	a.onWarn = func(msg string) { warnings = append(warnings, strings.TrimPrefix(msg, "warning: ")) }
+	if a.debug {
+		a.logger = slog.New(slog.NewTextHandler(a.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	f := launch.NewGetToken()
+	f.Scope = r.Scope
+	if r.Timeout > 0 {
+		f.Timeout = r.Timeout
+	}
+	t, _, err := a.fetchToken(ctx, &f)
+	if err != nil {
+		var ent *token.EntraError
+		if a.debug && errors.As(err, &ent) {
+			fmt.Fprintf(a.Err, "%s: debug: %s\n", termtext.Escape(r.Program), ent.DebugIDs())
+		}
+		return launch.Response{Error: &launch.ErrorJSON{Message: oneLine(err.Error()), Code: max(exitCode(err), ExitFailure)}}
+	}
+	j := launch.NewTokenJSON(t)
+	return launch.Response{Token: &j, Warnings: warnings}
+}
