@@ -198,11 +198,7 @@ func (a *App) profiles() (*profile.Store, error) {
 
 // loadProfile loads profiles.json and resolves -p / ENTRATOOL_PROFILE / default.
 func (a *App) loadProfile() (*profile.Profile, *profile.Config, error) {
-	st, err := a.profiles()
-	if err != nil {
-		return nil, nil, err
-	}
-	cfg, err := st.Load()
+	_, cfg, err := a.loadConfig()
 	if err != nil {
 		return nil, nil, err
 	}

@@ -243,3 +243,18 @@ func authLabel(p *profile.Profile) string {
 		return "certificate"
 	}
 }
+
+// runE is a config command's RunE: the run's configEnv, then fill copies the command
+// line into opts, then runF — a test's, when given — or run does the work.
+func runE[O any](a *App, opts *O, env *configEnv, fill func(*cobra.Command, []string), runF, run func(context.Context, *O) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		*env = a.configEnv()
+		if fill != nil {
+			fill(cmd, args)
+		}
+		if runF == nil {
+			runF = run
+		}
+		return runF(cmd.Context(), opts)
+	}
+}

@@ -33,16 +33,11 @@ func newConfigCreateCmd(a *App, runF func(context.Context, *createOptions) error
 			"      --tenant-id 87654321-4321-4321-4321-cba987654321 --certificate ~/.entratool/certs/certificate.pfx \\\n" +
 			"      --certificate-password-stdin < password.txt",
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.configEnv = a.configEnv()
+		RunE: runE(a, opts, &opts.configEnv, func(_ *cobra.Command, _ []string) {
 			opts.ProfileFlag = a.profileName
 			// stdin carries the secret, so it cannot also answer prompts.
 			opts.IO.CanPrompt = opts.Flags.mayPrompt(a.InTTY)
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return runConfigCreate(cmd.Context(), opts)
-		},
+		}, runF, runConfigCreate),
 	}
 	opts.Flags.register(cmd, true)
 	return cmd

@@ -25,15 +25,7 @@ func newConfigDeleteCmd(a *App, runF func(context.Context, *deleteOptions) error
 		Aliases: []string{"rm"},
 		Short:   "Delete a profile with its stored secrets and cached tokens",
 		Args:    maxArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.configEnv = a.configEnv()
-			opts.ProfileFlag = a.profileName
-			opts.Args = args
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return runConfigDelete(cmd.Context(), opts)
-		},
+		RunE:    runE(a, opts, &opts.configEnv, func(_ *cobra.Command, args []string) { opts.ProfileFlag, opts.Args = a.profileName, args }, runF, runConfigDelete),
 	}
 }
 

@@ -44,10 +44,8 @@ func newConfigEditCmd(a *App, runF func(context.Context, *editOptions) error) *c
 		Example: "  entratool config edit -p production-service\n" +
 			"  entratool config edit -p production-service --certificate /path/to/new-certificate.pfx --certificate-password-stdin < pw.txt",
 		Args: maxArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.configEnv = a.configEnv()
-			opts.ProfileFlag = a.profileName
-			opts.Args = args
+		RunE: runE(a, opts, &opts.configEnv, func(cmd *cobra.Command, args []string) {
+			opts.ProfileFlag, opts.Args = a.profileName, args
 			opts.Changed = map[string]bool{}
 			for _, n := range editChangeFlags {
 				if cmd.Flags().Changed(n) {
@@ -56,11 +54,7 @@ func newConfigEditCmd(a *App, runF func(context.Context, *editOptions) error) *c
 			}
 			// stdin carries the secret, so it cannot also answer prompts.
 			opts.IO.CanPrompt = opts.Flags.mayPrompt(a.InTTY)
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return runConfigEdit(cmd.Context(), opts)
-		},
+		}, runF, runConfigEdit),
 	}
 	opts.Flags.register(cmd, false)
 	return cmd

@@ -27,15 +27,7 @@ func newConfigExportCmd(a *App, runF func(context.Context, *exportOptions) error
 		Example: "  entratool config export -p production-service -o backup-production-service.json\n" +
 			"  entratool config import backup-production-service.json --force",
 		Args: maxArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.configEnv = a.configEnv()
-			opts.ProfileFlag = a.profileName
-			opts.Args = args
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return runConfigExport(cmd.Context(), opts)
-		},
+		RunE: runE(a, opts, &opts.configEnv, func(_ *cobra.Command, args []string) { opts.ProfileFlag, opts.Args = a.profileName, args }, runF, runConfigExport),
 	}
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "file to write (default stdout; the file is made 0600)")
 	return cmd

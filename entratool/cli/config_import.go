@@ -30,14 +30,7 @@ func newConfigImportCmd(a *App, runF func(context.Context, *importOptions) error
 			"dropped with a warning; set secrets with 'entratool config edit -p NAME'. A replaced profile whose\n" +
 			"authority, tenant or client changes loses its stored secret, which never follows it elsewhere.",
 		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.configEnv = a.configEnv()
-			opts.File = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return runConfigImport(cmd.Context(), opts)
-		},
+		RunE: runE(a, opts, &opts.configEnv, func(_ *cobra.Command, args []string) { opts.File = args[0] }, runF, runConfigImport),
 	}
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace existing profiles of the same name")
 	return cmd

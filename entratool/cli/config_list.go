@@ -28,13 +28,7 @@ func newConfigListCmd(a *App, runF func(context.Context, *listOptions) error) *c
 		Aliases: []string{"ls"},
 		Short:   "List profiles (* marks the default)",
 		Args:    noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.configEnv = a.configEnv()
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return runConfigList(cmd.Context(), opts)
-		},
+		RunE:    runE(a, opts, &opts.configEnv, nil, runF, runConfigList),
 	}
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output: table or json")
 	return cmd

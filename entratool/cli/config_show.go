@@ -45,15 +45,7 @@ func newConfigShowCmd(a *App, runF func(context.Context, *showOptions) error) *c
 		Use:   "show [-p NAME]",
 		Short: "Show a profile, with its certificate's thumbprint and expiry",
 		Args:  maxArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.configEnv = a.configEnv()
-			opts.ProfileFlag = a.profileName
-			opts.Args = args
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return runConfigShow(cmd.Context(), opts)
-		},
+		RunE:  runE(a, opts, &opts.configEnv, func(_ *cobra.Command, args []string) { opts.ProfileFlag, opts.Args = a.profileName, args }, runF, runConfigShow),
 	}
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "table", "output: table or json")
 	return cmd

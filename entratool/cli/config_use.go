@@ -21,14 +21,7 @@ func newConfigUseCmd(a *App, runF func(context.Context, *useOptions) error) *cob
 		Use:   "use NAME",
 		Short: "Make NAME the default profile",
 		Args:  exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.configEnv = a.configEnv()
-			opts.Name = args[0]
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return runConfigUse(cmd.Context(), opts)
-		},
+		RunE:  runE(a, opts, &opts.configEnv, func(_ *cobra.Command, args []string) { opts.Name = args[0] }, runF, runConfigUse),
 	}
 }
 

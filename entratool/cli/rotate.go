@@ -36,14 +36,7 @@ func newConfigRotateCmd(a *App, runF func(context.Context, *rotateOptions) error
 			"The old profile is saved in $ENTRATOOL_HOME/backups/ and the old password kept as NAME/certificate-password-previous.\n" +
 			"On any failure nothing changes and the exit code is non-zero.",
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.configEnv = a.configEnv()
-			opts.ProfileFlag = a.profileName
-			if runF != nil {
-				return runF(cmd.Context(), opts)
-			}
-			return runConfigRotate(cmd.Context(), opts)
-		},
+		RunE: runE(a, opts, &opts.configEnv, func(_ *cobra.Command, _ []string) { opts.ProfileFlag = a.profileName }, runF, runConfigRotate),
 	}
 	cmd.Flags().StringVar(&opts.Certificate, "certificate", "", "the new certificate (PFX/P12 or PEM)")
 	cmd.Flags().BoolVar(&opts.PasswordStdin, "certificate-password-stdin", false, "read the new certificate's password from stdin")
