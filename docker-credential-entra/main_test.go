@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"github.com/entratool/entratool/core/secret"
 	"github.com/entratool/entratool/emulator"
 	"github.com/entratool/entratool/helpers/dockercred"
+	"github.com/entratool/entratool/internal/testbin"
 )
 
 const (
@@ -42,10 +42,9 @@ func testMain(m *testing.M) int {
 		return 1
 	}
 	defer os.RemoveAll(dir)
-	bin := filepath.Join(dir, "bin")
-	cmd := exec.Command("go", "build", "-o", filepath.Join(bin, "entratool-engine"), "../entratool-engine")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build entratool-engine: %v\n%s", err, out)
+	bin, err := testbin.Dir("./entratool-engine")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	emu, err = emulator.Start(emulator.Options{Dir: filepath.Join(dir, "emulator")})

@@ -25,42 +25,23 @@ import (
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
 	"github.com/entratool/entratool/emulator"
+	"github.com/entratool/entratool/internal/testbin"
 )
 
-// binDir holds the binaries TestMain built for this run.
+// binDir holds the binaries of this run (internal/testbin: built once per `go test`,
+// shared with the other packages' tests, traversable by other users: one test runs a
+// binary as nobody). It holds nothing else: plugins are looked for beside entratool.
 var binDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "entratool-e2e-bin-")
+	dir, err := testbin.Dir("./entratool", "./entratool-engine", "./git-credential-entra", "./kubectl-exec-entra",
+		"./docker-credential-entra", "./az-entra")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	binDir = dir
-	// Traversable by other users: one test runs a binary as nobody.
-	os.Chmod(dir, 0o755)
-	root, _ := filepath.Abs("..")
-	for _, b := range []struct{ name, pkg string }{
-		{"entratool", "./entratool"},
-		{"entratool-engine", "./entratool-engine"},
-		{"git-credential-entra", "./git-credential-entra"},
-		{"kubectl-exec-entra", "./kubectl-exec-entra"},
-		{"docker-credential-entra", "./docker-credential-entra"},
-		{"az-entra", "./az-entra"},
-	} {
-		if _, err := os.Stat(filepath.Join(root, b.pkg)); err != nil {
-			continue
-		}
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b.name), b.pkg)
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build %s: %v\n%s", b.name, err, out)
-			os.Exit(1)
-		}
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(m.Run())
 }
 
 const (

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -12,20 +11,15 @@ import (
 	"github.com/entratool/entratool/core/cert"
 	"github.com/entratool/entratool/core/keystore/softhsmtest"
 	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/internal/testbin"
 )
 
-// installPlugin builds a key-store plugin from pkg into the world's
-// $ENTRATOOL_HOME/plugins as entratool-keystore-<name>: the harness builds only the
+// installPlugin copies a key-store plugin built from pkg (internal/testbin) into the
+// world's $ENTRATOOL_HOME/plugins as entratool-keystore-<name>: binDir holds only the
 // top-level binaries.
 func (w *world) installPlugin(name, pkg string) string {
 	w.t.Helper()
-	out := filepath.Join(w.home, "plugins", "entratool-keystore-"+name)
-	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Dir = ".."
-	if b, err := cmd.CombinedOutput(); err != nil {
-		w.t.Fatalf("go build %s: %v\n%s", pkg, err, b)
-	}
-	return out
+	return testbin.Install(w.t, pkg, filepath.Join(w.home, "plugins", "entratool-keystore-"+name))
 }
 
 // hsmWorld is a world with a SoftHSM2 token holding the app's key and certificate, the
@@ -180,19 +174,26 @@ func TestKeyStorePluginCrashAndHang(t *testing.T) {
 	}
 }
 
-// running counts live processes of executable path (Linux /proc; elsewhere 0).
+// running counts live processes of executable path (Linux /proc; elsewhere 0). A plugin
+// killed just before entratool exited may take the kernel a moment to reap: the count
+// is taken again until it is zero, for up to 5 s.
 func running(path string) int {
 	if runtime.GOOS != "linux" {
 		return 0
 	}
-	// Give the kernel a moment to reap a process killed just before entratool exited.
-	time.Sleep(200 * time.Millisecond)
-	n := 0
-	dirs, _ := filepath.Glob("/proc/[0-9]*/exe")
-	for _, d := range dirs {
-		if target, err := os.Readlink(d); err == nil && target == path {
-			n++
+	count := func() int {
+		n := 0
+		dirs, _ := filepath.Glob("/proc/[0-9]*/exe")
+		for _, d := range dirs {
+			if target, err := os.Readlink(d); err == nil && target == path {
+				n++
+			}
 		}
+		return n
+	}
+	n := count()
+	for deadline := time.Now().Add(5 * time.Second); n > 0 && time.Now().Before(deadline); n = count() {
+		time.Sleep(10 * time.Millisecond)
 	}
 	return n
 }

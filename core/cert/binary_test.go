@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/entratool/entratool/internal/testbin"
 )
 
 // TestCertInfoRefusesCraftedPFX runs the real binaries on finding 3's file: `entratool
@@ -20,12 +22,7 @@ func TestCertInfoRefusesCraftedPFX(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds entratool and entratool-engine")
 	}
-	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin+string(filepath.Separator),
-		"github.com/entratool/entratool/entratool", "github.com/entratool/entratool/entratool-engine")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testbin.Build(t, "./entratool", "./entratool-engine")
 	home := t.TempDir()
 	pfx := writeFile(t, filepath.Join(home, "crafted.pfx"), tinyPBMAC1(t, big.NewInt(1<<31-1), true))
 

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -19,26 +18,11 @@ import (
 
 	"github.com/entratool/entratool/core/cert"
 	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/internal/testbin"
 )
 
-// fakePluginBin is internal/fakeplugin, built once for this run by TestMain.
-var fakePluginBin string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "keystore-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fakePluginBin = filepath.Join(dir, "fakeplugin")
-	if out, err := exec.Command("go", "build", "-o", fakePluginBin, "./internal/fakeplugin").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build fakeplugin: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
+// fakePlugin is the test plugin, built once per run by internal/testbin.
+const fakePlugin = "./core/keystore/internal/fakeplugin"
 
 // fixture is a home with the fake plugin installed as entratool-keystore-fake, and a
 // PEM certificate and key for it to serve.
@@ -57,7 +41,7 @@ func newFixture(t *testing.T) *fixture {
 	if err := os.MkdirAll(plugins, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(fakePluginBin)
+	data, err := os.ReadFile(testbin.Path(t, fakePlugin))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,13 +2,13 @@ package cli
 
 import (
 	"encoding/json"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/entratool/entratool/core/cert"
 	"github.com/entratool/entratool/core/keystore/softhsmtest"
+	"github.com/entratool/entratool/internal/testbin"
 )
 
 // withPKCS11 gives e a SoftHSM2 token and the pkcs11 plugin in $ENTRATOOL_HOME/plugins.
@@ -17,10 +17,7 @@ func (e *testEnv) withPKCS11() *softhsmtest.Token {
 	e.t.Helper()
 	tok := softhsmtest.New(e.t, softhsmtest.Options{Label: "entra", Subject: "CN=hsm-cli"})
 	e.t.Setenv("SOFTHSM2_CONF", tok.Conf)
-	out := filepath.Join(e.home, "plugins", "entratool-keystore-pkcs11")
-	if b, err := exec.Command("go", "build", "-o", out, "github.com/entratool/entratool/plugins/entratool-keystore-pkcs11").CombinedOutput(); err != nil {
-		e.t.Fatalf("build the pkcs11 plugin: %v\n%s", err, b)
-	}
+	testbin.Install(e.t, "./plugins/entratool-keystore-pkcs11", filepath.Join(e.home, "plugins", "entratool-keystore-pkcs11"))
 	return tok
 }
 

@@ -9,7 +9,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,6 +18,7 @@ import (
 	"github.com/entratool/entratool/core/keystore"
 	"github.com/entratool/entratool/core/keystore/softhsmtest"
 	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/internal/testbin"
 )
 
 func TestParseOptions(t *testing.T) {
@@ -63,14 +63,12 @@ func FuzzParseOptions(f *testing.F) {
 	})
 }
 
-// buildPlugin builds this plugin into a home's plugins directory, as a user installs it.
+// buildPlugin puts this plugin (built once per run by internal/testbin) into a home's
+// plugins directory, as a user installs it.
 func buildPlugin(t *testing.T) string {
 	t.Helper()
 	home := t.TempDir()
-	out := filepath.Join(home, "plugins", "entratool-keystore-pkcs11")
-	if b, err := exec.Command("go", "build", "-o", out, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, b)
-	}
+	testbin.Install(t, "./plugins/entratool-keystore-pkcs11", filepath.Join(home, "plugins", "entratool-keystore-pkcs11"))
 	return home
 }
 
