@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -38,12 +39,18 @@ func killLoop(t *testing.T, w *world, args func(i int) []string, check func(i in
 	}
 	span := max(30*time.Millisecond, one*5/4)
 	check(-1)
+	var groups []int
+	defer func() { waitForOrphans(t, groups) }()
 	for i := 0; i < crashIterations; i++ {
 		cmd := w.command(context.Background(), "", "entratool", args(i)...)
 		cmd.Stdout, cmd.Stderr = io.Discard, io.Discard
+		// A process group of its own, which the children it leaves behind (git) keep.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		groups = append(groups, cmd.Process.Pid)
+		// The kill lands at a random moment: this sleep is the behaviour under test.
 		time.Sleep(rand.N(span))
 		cmd.Process.Kill()
 		cmd.Wait()
@@ -59,6 +66,23 @@ func killLoop(t *testing.T, w *world, args func(i int) []string, check func(i in
 		t.Fatal("no run was killed: the loop proves nothing")
 	}
 	return killed, finished
+}
+
+// waitForOrphans waits (up to 10 s) until the process groups of the killed runs are
+// empty: a killed entratool may leave a child running (git editing its config), which
+// must not outlive the loop and race with what the test does next.
+func waitForOrphans(t *testing.T, groups []int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for _, pgid := range groups {
+		for syscall.Kill(-pgid, 0) == nil {
+			if time.Now().After(deadline) {
+				t.Logf("process group %d still has members after 10 s", pgid)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 }
 
 // leftovers lists temp files of WriteFileAtomic for path.
@@ -224,7 +248,12 @@ func TestCrashWhileEditingDockerConfig(t *testing.T) {
 			t.Fatalf("after kill %d: %v", i, err)
 		}
 	})
-	checkLeftoversCleaned(t, path, func() { w.mustRun("", "entratool", "docker", "setup", "-p", "p", "--registry", host) })
+	checkLeftoversCleaned(t, path, func() {
+		// A setup that changes nothing writes nothing: remove, then add, is one write at
+		// least, whichever state the last killed run left.
+		w.mustRun("", "entratool", "docker", "setup", "-p", "p", "--registry", host, "--remove")
+		w.mustRun("", "entratool", "docker", "setup", "-p", "p", "--registry", host)
+	})
 }
 
 func TestCrashWhileEditingGitConfig(t *testing.T) {
@@ -262,8 +291,8 @@ func TestCrashWhileEditingGitConfig(t *testing.T) {
 			t.Fatalf("after kill %d: user.name lost: %q %v", i, name, err)
 		}
 	})
-	// Settle: any orphaned git finishes within its own lock timeout.
-	time.Sleep(200 * time.Millisecond)
+	// killLoop has waited for every orphaned git to finish; a lock left behind would be
+	// one of a git killed outright, which none is.
 	os.Remove(gitconfig + ".lock")
 	w.mustRun("", "entratool", "git", "setup", "-p", "p", "--url", url, "--global")
 	if h, err := gitGet("credential." + url + ".helper"); err != nil || !strings.Contains(h, "entra --profile p") {

@@ -7,16 +7,17 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
 	clientauthv1 "k8s.io/client-go/pkg/apis/clientauthentication/v1"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/emulator"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 const (
@@ -275,6 +277,24 @@ func TestKubeExecPluginProtocol(t *testing.T) {
 	}
 }
 
+// waitEchoOff waits (up to 30 s) until the program on tty has switched echo off. The
+// terminal's settings change without any event to wait on: they are looked at every 2 ms.
+func waitEchoOff(t *testing.T, tty *os.File, screen *testkit.Transcript) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(2 * time.Millisecond) {
+		tio, err := unix.IoctlGetTermios(int(tty.Fd()), ioctlGetTermios)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tio.Lflag&unix.ECHO == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("echo never switched off for the password prompt; terminal shows %q", screen.String())
+		}
+	}
+}
+
 // TestKubeExecPluginPromptsOnlyWhenInteractive gives the plugin a terminal and a profile
 // whose certificate password is not stored: with spec.interactive false it fails at once
 // without a prompt; with true it asks on the terminal (stderr) and the ExecCredential
@@ -297,19 +317,11 @@ func TestKubeExecPluginPromptsOnlyWhenInteractive(t *testing.T) {
 		var stdout bytes.Buffer
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, &stdout, tty
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
-		var mu sync.Mutex
-		var screen bytes.Buffer
+		screen := &testkit.Transcript{}
+		drained := make(chan struct{})
 		go func() {
-			b := make([]byte, 1024)
-			for {
-				n, err := ptm.Read(b)
-				mu.Lock()
-				screen.Write(b[:n])
-				mu.Unlock()
-				if err != nil {
-					return
-				}
-			}
+			defer close(drained)
+			io.Copy(screen, ptm) // until EIO: the terminal's last holder has closed it
 		}()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -318,25 +330,25 @@ func TestKubeExecPluginPromptsOnlyWhenInteractive(t *testing.T) {
 		go func() { waitDone <- cmd.Wait() }()
 		for _, a := range answers {
 			prompt, answer, _ := strings.Cut(a, "=>")
-			deadline := time.Now().Add(30 * time.Second)
-			for {
-				mu.Lock()
-				seen := strings.Contains(screen.String(), prompt)
-				mu.Unlock()
-				if seen {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("no prompt %q; terminal shows %q", prompt, screen.String())
-				}
-				time.Sleep(20 * time.Millisecond)
+			if !screen.WaitFor(prompt, 30*time.Second) {
+				t.Fatalf("no prompt %q; terminal shows %q", prompt, screen.String())
+			}
+			if strings.Contains(prompt, "password") {
+				// As a person would see no echo before typing: typed earlier, the password
+				// would be echoed through no fault of the plugin.
+				waitEchoOff(t, tty, screen)
 			}
 			ptm.Write([]byte(answer + "\r"))
 		}
 		err = <-waitDone
-		time.Sleep(50 * time.Millisecond) // let the reader drain the terminal
-		mu.Lock()
-		defer mu.Unlock()
+		// The plugin has exited; with our end of the terminal closed too, the reader gets
+		// everything written, then EIO.
+		tty.Close()
+		select {
+		case <-drained:
+		case <-time.After(10 * time.Second):
+			t.Fatal("the terminal's output did not end")
+		}
 		return stdout.String(), screen.String(), err
 	}
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/emulator"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 // openssl makes PFX files the way users do; each variant must give a token.
@@ -454,17 +455,13 @@ func TestExecForwardsSignals(t *testing.T) {
 	w.certProfile("p", cf, cf.pfx)
 	cmd := w.command(context.Background(), "", "entratool", "exec", "--", "sh", "-c",
 		`trap 'echo got-TERM; exit 7' TERM; echo ready; while :; do sleep 0.05; done`)
-	out := &syncWriter{w: &strings.Builder{}}
+	out := &testkit.Transcript{}
 	cmd.Stdout = out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(out.String(), "ready") {
-		if time.Now().After(deadline) {
-			t.Fatalf("child never started: %q", out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !out.WaitFor("ready", 30*time.Second) {
+		t.Fatalf("child never started: %q", out.String())
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -474,21 +471,4 @@ func TestExecForwardsSignals(t *testing.T) {
 	if !ok || ee.ExitCode() != 7 || !strings.Contains(out.String(), "got-TERM") {
 		t.Fatalf("err=%v output=%q", err, out.String())
 	}
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  *strings.Builder
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.String()
 }

@@ -141,6 +141,7 @@ func TestFaultDelay(t *testing.T) {
 		t.Fatalf("deadline: %v after %s", err, time.Since(start))
 	}
 	done := make(chan error, 1)
+	arrivals := f.e.Counts().Token
 	go func() {
 		req, _ := http.NewRequest(http.MethodPost, f.e.TokenEndpoint(tenantID), strings.NewReader(secretForm(secret).Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -150,7 +151,12 @@ func TestFaultDelay(t *testing.T) {
 		}
 		done <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	// Close once the request is in its delay: the token endpoint counts it on arrival.
+	for deadline := time.Now().Add(5 * time.Second); f.e.Counts().Token == arrivals; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the delayed request never reached the token endpoint")
+		}
+	}
 	start = time.Now()
 	f.e.Close()
 	select {

@@ -132,6 +132,46 @@ func TestKeyringMapping(t *testing.T) {
 	}
 }
 
+// The timeout is the Keyring's own field: a call that never returns gives up after it
+// (5 ms here), and the caller's context ends a call earlier than a long timeout.
+func TestKeyringCallTimeout(t *testing.T) {
+	stuck := make(chan struct{})
+	defer close(stuck) // lets the abandoned calls' goroutines end
+	never := func() (string, error) { <-stuck; return "", nil }
+
+	k := NewKeyring(5 * time.Millisecond)
+	start := time.Now()
+	_, err := k.call(context.Background(), never)
+	took := time.Since(start)
+	var timedOut errTimedOut
+	if !errors.As(err, &timedOut) || err.Error() != "no answer from the keyring within 5ms" {
+		t.Fatalf("call: %v", err)
+	}
+	if took < 5*time.Millisecond || took > 2*time.Second {
+		t.Errorf("gave up after %v, want about 5ms", took)
+	}
+	e := k.explain("read", "p/x", err)
+	if !errors.Is(e, ErrKeyringUnreachable) || !strings.Contains(e.Error(), "(no answer from the keyring within 5ms)") {
+		t.Errorf("explain: %v", e)
+	}
+
+	long := NewKeyring(time.Hour)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Millisecond)
+	defer cancel()
+	if _, err := long.call(ctx, never); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("call with a 5ms context: %v", err)
+	}
+	canceled, cancelNow := context.WithCancel(context.Background())
+	cancelNow()
+	_, err = long.call(canceled, never)
+	if e := long.explain("read", "p/x", err); !errors.Is(e, context.Canceled) || errors.Is(e, ErrKeyringUnreachable) {
+		t.Errorf("canceled call: %v", e)
+	}
+	if v, err := long.call(context.Background(), func() (string, error) { return "v", nil }); v != "v" || err != nil {
+		t.Errorf("answered call: %q, %v", v, err)
+	}
+}
+
 // childResult is one keyring call made by a child process, reported on its stdout.
 type childResult struct {
 	Op      string
@@ -150,13 +190,21 @@ func TestHelperProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The parent may shorten the per-call timeout, so that waiting for it takes
+	// milliseconds; "get-ctx" keeps the default and is bounded by its context instead.
+	short := s.(*Keyring)
+	if d, err := time.ParseDuration(os.Getenv("SECRET_TEST_CHILD_TIMEOUT")); err == nil {
+		short = NewKeyring(d)
+	}
 	enc := json.NewEncoder(os.Stdout)
 	for _, op := range strings.Split(ops, ",") {
 		ctx := context.Background()
+		s := short
 		if op == "get-ctx" {
 			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, 300*time.Millisecond)
+			ctx, cancel = context.WithTimeout(ctx, 20*time.Millisecond)
 			defer cancel()
+			s = NewKeyring(DefaultKeyringTimeout)
 		}
 		start := time.Now()
 		switch op {
@@ -183,7 +231,7 @@ func runChild(t *testing.T, ops string, env map[string]string) []childResult {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if _, replaced := env[k]; !replaced {
+		if _, replaced := env[k]; !replaced && k != "GORACE" {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
@@ -192,7 +240,9 @@ func runChild(t *testing.T, ops string, env map[string]string) []childResult {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
 	}
-	cmd.Env = append(cmd.Env, "SECRET_TEST_CHILD_OPS="+ops, realKeyringEnv+"=")
+	// Under -race a process sleeps 1 s before exiting (GORACE atexit_sleep_ms): not here.
+	cmd.Env = append(cmd.Env, "SECRET_TEST_CHILD_OPS="+ops, realKeyringEnv+"=",
+		"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -247,18 +297,20 @@ func TestKeyringUnreachable(t *testing.T) {
 	})
 
 	// A bus that accepts the connection and never answers: what a wedged daemon or an
-	// unanswerable unlock prompt looks like. Each call must give up at the 3 s default.
+	// unanswerable unlock prompt looks like. Each call must give up at the keyring's
+	// timeout (3 s by default, TestOpen; 50 ms here, so that the test waits 50 ms).
 	t.Run("silent bus", func(t *testing.T) {
+		const timeout = 50 * time.Millisecond
 		sock := silentBus(t)
-		env := map[string]string{"DBUS_SESSION_BUS_ADDRESS": "unix:path=" + sock}
+		env := map[string]string{"DBUS_SESSION_BUS_ADDRESS": "unix:path=" + sock, "SECRET_TEST_CHILD_TIMEOUT": timeout.String()}
 		rs := runChild(t, "get,set,get-ctx", env)
 		for _, r := range rs[:2] {
-			checkUnreachable(t, r, "no answer from the keyring within 3s", DefaultKeyringTimeout+2*time.Second)
-			if r.Elapsed < DefaultKeyringTimeout-100*time.Millisecond {
+			checkUnreachable(t, r, "no answer from the keyring within 50ms", timeout+2*time.Second)
+			if r.Elapsed < timeout {
 				t.Errorf("%s returned after %v, before the timeout: the bus did answer?", r.Op, r.Elapsed)
 			}
 		}
-		// The caller's context bounds a call too.
+		// The caller's context (20 ms) bounds a call too, well before the 3 s default.
 		checkUnreachable(t, rs[2], "context deadline exceeded", 2*time.Second)
 	})
 

@@ -3,12 +3,12 @@ package cli
 import (
 	"bytes"
 	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -17,21 +17,17 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/entratool/entratool/core/secret"
+	"github.com/entratool/entratool/internal/testbin"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
-// buildEntratool compiles the real binary, so the prompts go through a real terminal:
-// echo switched off by term.ReadPassword, line discipline, stderr and stdout interleaved.
+// buildEntratool returns the real binary (built once per run by internal/testbin), so
+// the prompts go through a real terminal: echo switched off by term.ReadPassword, line
+// discipline, stderr and stdout interleaved.
 func buildEntratool(t *testing.T) string {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "tmp")
 	// The lean front hands everything but cached get-token to the engine beside it.
-	for _, name := range []string{"entratool", "entratool-engine"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, name), "github.com/entratool/entratool/"+name)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build: %v\n%s", err, out)
-		}
-	}
-	return filepath.Join(dir, "entratool")
+	return filepath.Join(testbin.Build(t, "./entratool", "./entratool-engine"), "entratool")
 }
 
 // ptySession is the binary running on a pseudo-terminal, driven like a person would:
@@ -41,8 +37,7 @@ type ptySession struct {
 	ptm, tty *os.File
 	cmd      *exec.Cmd
 
-	mu   sync.Mutex
-	buf  bytes.Buffer
+	out  testkit.Transcript
 	pos  int // end of the last expected text
 	done chan struct{}
 }
@@ -63,16 +58,7 @@ func startPTY(t *testing.T, bin string, env []string, args ...string) *ptySessio
 	}
 	go func() {
 		defer close(s.done)
-		b := make([]byte, 4096)
-		for {
-			n, err := ptm.Read(b)
-			s.mu.Lock()
-			s.buf.Write(b[:n])
-			s.mu.Unlock()
-			if err != nil {
-				return
-			}
-		}
+		io.Copy(&s.out, ptm) // until EIO, once the terminal is closed
 	}()
 	t.Cleanup(func() {
 		_ = s.cmd.Process.Kill()
@@ -82,30 +68,16 @@ func startPTY(t *testing.T, bin string, env []string, args ...string) *ptySessio
 	return s
 }
 
-func (s *ptySession) output() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.buf.String()
-}
+func (s *ptySession) output() string { return s.out.String() }
 
 // expect waits until text appears after what was matched before.
 func (s *ptySession) expect(text string) {
 	s.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		s.mu.Lock()
-		rest := s.buf.String()[s.pos:]
-		if i := strings.Index(rest, text); i >= 0 {
-			s.pos += i + len(text)
-			s.mu.Unlock()
-			return
-		}
-		s.mu.Unlock()
-		if time.Now().After(deadline) {
-			s.t.Fatalf("timed out waiting for %q; output so far:\n%s", text, s.output())
-		}
-		time.Sleep(10 * time.Millisecond)
+	end, ok := s.out.WaitFrom(s.pos, text, 30*time.Second)
+	if !ok {
+		s.t.Fatalf("timed out waiting for %q; output so far:\n%s", text, s.output())
 	}
+	s.pos = end
 }
 
 func (s *ptySession) typeLine(line string) {

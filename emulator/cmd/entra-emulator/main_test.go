@@ -14,12 +14,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"github.com/entratool/entratool/internal/testbin"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 const (
@@ -46,11 +48,7 @@ func openssl(t *testing.T, dir string, args ...string) {
 // app from --config with a DER certificate.
 func TestBinary(t *testing.T) {
 	work := t.TempDir()
-	bin := filepath.Join(work, "entra-emulator")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testbin.Path(t, "./emulator/cmd/entra-emulator")
 	openssl(t, work, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem",
 		"-subj", "/CN=entra-emulator-test", "-days", "2")
 	openssl(t, work, "x509", "-in", "cert.pem", "-outform", "DER", "-out", "cert.der")
@@ -266,15 +264,12 @@ func TestUsageErrors(t *testing.T) {
 
 	t.Run("in-process run stops with its context", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
-		var out, errOut syncBuffer
+		var out, errOut testkit.Transcript
 		done := make(chan int, 1)
 		go func() {
 			done <- run(ctx, []string{"--app", "t:c:" + cert, "--secret-app", "t:c:SET"}, &out, &errOut, env)
 		}()
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(out.String(), "authority") && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
+		out.WaitFor("\n", 10*time.Second) // the start-up line
 		var r Ready
 		if err := json.Unmarshal([]byte(out.String()), &r); err != nil || r.PID != os.Getpid() {
 			t.Fatalf("start-up line %q: %v", out.String(), err)
@@ -293,23 +288,6 @@ func TestUsageErrors(t *testing.T) {
 			t.Fatalf("temporary CA file left: %v", err)
 		}
 	})
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // FuzzParseSpec: the TENANT:CLIENT:REST parser never panics, and what it accepts
