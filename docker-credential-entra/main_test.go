@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"github.com/entratool/entratool/internal/testkit"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,8 +23,8 @@ import (
 )
 
 const (
-	tenantID = "87654321-4321-4321-4321-cba987654321"
-	clientID = "12345678-1234-1234-1234-123456789abc"
+	tenantID = testkit.TenantID
+	clientID = testkit.ClientID
 )
 
 // One emulator for the package, and entratool-engine built once: the front end under

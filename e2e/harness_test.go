@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"github.com/entratool/entratool/internal/testkit"
 	"io"
 	"net/http"
 	"os"
@@ -45,8 +46,8 @@ func TestMain(m *testing.M) {
 }
 
 const (
-	tenantID = "87654321-4321-4321-4321-cba987654321"
-	clientID = "12345678-1234-1234-1234-123456789abc"
+	tenantID = testkit.TenantID
+	clientID = testkit.ClientID
 	graph    = "https://graph.microsoft.com/.default"
 )
 

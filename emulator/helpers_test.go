@@ -10,6 +10,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
+	"github.com/entratool/entratool/internal/testkit"
 	"io"
 	"math/big"
 	"net/http"
@@ -24,8 +25,8 @@ import (
 )
 
 const (
-	tenantID = "87654321-4321-4321-4321-cba987654321"
-	clientID = "12345678-1234-1234-1234-123456789abc"
+	tenantID = testkit.TenantID
+	clientID = testkit.ClientID
 	domain   = "contoso.onmicrosoft.com"
 	graph    = "https://graph.microsoft.com/.default"
 	secret   = "s3cret~value.for.tests"

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/entratool/entratool/internal/testkit"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,7 +17,7 @@ import (
 func fastHome(tb testing.TB) (home string, getenv func(string) string) {
 	tb.Helper()
 	home = tb.TempDir()
-	p := &profile.Profile{Name: "p", ClientID: "12345678-1234-1234-1234-123456789abc", TenantID: "87654321-4321-4321-4321-cba987654321", Scope: "https://graph.microsoft.com/.default"}
+	p := &profile.Profile{Name: "p", ClientID: testkit.ClientID, TenantID: testkit.TenantID, Scope: "https://graph.microsoft.com/.default"}
 	if err := (&profile.Store{Home: home}).Update(context.Background(), func(c *profile.Config) error { c.Put(p); return nil }); err != nil {
 		tb.Fatal(err)
 	}

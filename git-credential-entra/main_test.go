@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"github.com/entratool/entratool/internal/testkit"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -24,8 +25,8 @@ import (
 // through the engine is tested end to end in e2e/git_test.go.
 
 const (
-	tenantID = "87654321-4321-4321-4321-cba987654321"
-	clientID = "12345678-1234-1234-1234-123456789abc"
+	tenantID = testkit.TenantID
+	clientID = testkit.ClientID
 	devops   = "499b84ac-1321-427f-aa17-267ca6975798"
 	// What the lead's bench sends (bench/main.go).
 	benchStdin = "protocol=https\nhost=dev.azure.com\npath=org/project/_git/repo\n\n"

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/entratool/entratool/internal/testkit"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestCacheHitAnswersWithoutEngine(t *testing.T) {
 	t.Setenv("PATH", t.TempDir()) // no entratool-engine anywhere
 	env := map[string]string{"ENTRATOOL_HOME": home}
 	getenv := func(k string) string { return env[k] }
-	p := &profile.Profile{Name: "aks", ClientID: "12345678-1234-1234-1234-123456789abc", TenantID: "87654321-4321-4321-4321-cba987654321", AuthorityHost: "https://127.0.0.1:1"}
+	p := &profile.Profile{Name: "aks", ClientID: testkit.ClientID, TenantID: testkit.TenantID, AuthorityHost: "https://127.0.0.1:1"}
 	if err := (&profile.Store{Home: home}).Update(context.Background(), func(c *profile.Config) error { c.Put(p); return nil }); err != nil {
 		t.Fatal(err)
 	}

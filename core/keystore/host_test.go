@@ -7,6 +7,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/entratool/entratool/internal/testkit"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -76,7 +77,7 @@ func (f *fixture) profile(opts map[string]string) *profile.Profile {
 	for k, v := range opts {
 		o[k] = v
 	}
-	return &profile.Profile{Name: "hsm", ClientID: "12345678-1234-1234-1234-123456789abc", UseCertificate: true,
+	return &profile.Profile{Name: "hsm", ClientID: testkit.ClientID, UseCertificate: true,
 		CertificateStore: "fake", CertificateThumbprint: cert.ThumbprintSHA1(f.c.Leaf), CertificateStoreOptions: o}
 }
 

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/entratool/entratool/internal/testkit"
 	"strings"
 	"testing"
 	"time"
@@ -201,7 +202,7 @@ func TestCertificatesRefusesAnotherCertificate(t *testing.T) {
 func TestAssertionLikeMSAL(t *testing.T) {
 	c := newCred(t, "CN=hsm-app")
 	conn := inProcess(t, &memStore{c: c, pin: "1"})
-	const client = "12345678-1234-1234-1234-123456789abc"
+	const client = testkit.ClientID
 	const endpoint = "https://login.example/tenant/oauth2/v2.0/token"
 	now := time.Now().Truncate(time.Second)
 	for _, x5c := range []bool{false, true} {

@@ -24,6 +24,10 @@ func TestRequestRoundTrip(t *testing.T) {
 			t.Errorf("%s: accepted", bad)
 		}
 	}
+	// kubectl and the az shim name no bound: the engine still gets one.
+	if (Request{}).bound() != DefaultTimeout || (Request{Timeout: time.Second}).bound() != time.Second {
+		t.Error("a request without a timeout is not bounded by DefaultTimeout")
+	}
 	if _, err := DecodeRequest(`{"v":2,"program":"x"}`); err == nil || !strings.Contains(err.Error(), "install every entratool binary together") {
 		t.Errorf("version skew: %v", err)
 	}

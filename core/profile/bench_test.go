@@ -3,6 +3,7 @@ package profile
 import (
 	"context"
 	"fmt"
+	"github.com/entratool/entratool/internal/testkit"
 	"testing"
 )
 
@@ -10,7 +11,7 @@ func BenchmarkLoadAndResolve(b *testing.B) {
 	s := &Store{Home: b.TempDir()}
 	err := s.Update(context.Background(), func(c *Config) error {
 		for i := 0; i < 5; i++ {
-			c.Put(&Profile{Name: fmt.Sprintf("p%d", i), ClientID: "12345678-1234-1234-1234-123456789abc", TenantID: "87654321-4321-4321-4321-cba987654321",
+			c.Put(&Profile{Name: fmt.Sprintf("p%d", i), ClientID: testkit.ClientID, TenantID: testkit.TenantID,
 				UseCertificate: true, CertificatePath: "/certs/c.pfx", Scope: "https://graph.microsoft.com/.default", GitHosts: []string{"dev.azure.com"}})
 		}
 		c.DefaultProfile = "p3"

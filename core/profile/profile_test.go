@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/entratool/entratool/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,8 +17,8 @@ import (
 )
 
 const (
-	guid1 = "12345678-1234-1234-1234-123456789abc"
-	guid2 = "87654321-4321-4321-4321-cba987654321"
+	guid1 = testkit.ClientID
+	guid2 = testkit.TenantID
 )
 
 // The seed's documented file: no defaultProfile, useCertificate after certificatePath.

@@ -3,6 +3,7 @@ package profile
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/entratool/entratool/internal/testkit"
 	"reflect"
 	"strings"
 	"testing"
@@ -156,7 +157,7 @@ func TestExportLeavesOutSecretsWrittenByHand(t *testing.T) {
 
 func TestIdentityChanged(t *testing.T) {
 	base := func() *Profile {
-		return &Profile{Name: "p", ClientID: "12345678-1234-1234-1234-123456789abc", TenantID: "87654321-4321-4321-4321-cba987654321"}
+		return &Profile{Name: "p", ClientID: testkit.ClientID, TenantID: testkit.TenantID}
 	}
 	same := []func(p *Profile){
 		func(p *Profile) {},

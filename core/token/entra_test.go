@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/entratool/entratool/internal/testkit"
 	"io"
 	"net/http"
 	"net/url"
@@ -22,7 +23,7 @@ import (
 // expires_in within [60 s, 48 h] as MSAL read it (the boundaries themselves accepted),
 // and an access token of JWT/base64url characters. Refusals name the authority.
 func TestEntraSourceHoldsTheAuthorityToSPEC12(t *testing.T) {
-	const tenant, client, secret = "87654321-4321-4321-4321-cba987654321", "12345678-1234-1234-1234-123456789abc", "s3cret-value"
+	const tenant, client, secret = testkit.TenantID, testkit.ClientID, "s3cret-value"
 	emu, err := emulator.Start(emulator.Options{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

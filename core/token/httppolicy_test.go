@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"github.com/entratool/entratool/internal/testkit"
 	"io"
 	"log"
 	"net"
@@ -71,7 +72,7 @@ func TestRetryClassifiesTransportErrorsByValue(t *testing.T) {
 // for a client-secret profile whose authority is authority.
 func secretProfileProvider(t *testing.T, authority string, o Options) *Provider {
 	t.Helper()
-	p := &profile.Profile{Name: "p", ClientID: "12345678-1234-1234-1234-123456789abc", TenantID: "87654321-4321-4321-4321-cba987654321",
+	p := &profile.Profile{Name: "p", ClientID: testkit.ClientID, TenantID: testkit.TenantID,
 		AuthorityHost: authority, Scope: "https://graph.microsoft.com/.default"}
 	env := map[string]string{"ENTRATOOL_SECRET_STORE": "env", "ENTRATOOL_CLIENT_SECRET": "Not-Sent-Anywhere-5x"}
 	o.Home = t.TempDir()
@@ -125,7 +126,7 @@ type tenantServer struct {
 	hits atomic.Int32
 }
 
-const testTenant = "87654321-4321-4321-4321-cba987654321"
+const testTenant = testkit.TenantID
 
 func newTenantServer(t *testing.T, metadata, token http.HandlerFunc) *tenantServer {
 	t.Helper()
@@ -217,7 +218,7 @@ func TestEntraSourceRefusesRedirects(t *testing.T) {
 		from := newTenantServer(t, c.metadata, c.token)
 		// A caller's client that would follow redirects, as http.Client does by default.
 		follower := &http.Client{Transport: from.Client().Transport}
-		src := Retrying{Base: time.Millisecond, Source: &EntraSource{Authority: from.URL, TenantID: testTenant, ClientID: "12345678-1234-1234-1234-123456789abc",
+		src := Retrying{Base: time.Millisecond, Source: &EntraSource{Authority: from.URL, TenantID: testTenant, ClientID: testkit.ClientID,
 			Credential: cred, HTTPClient: follower}}
 		_, err := src.Token(context.Background(), "https://graph.microsoft.com/.default")
 		checkRedirectError(t, c.what, err, from.Server, target.Server, 307)

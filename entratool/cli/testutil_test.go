@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/entratool/entratool/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,8 +18,8 @@ import (
 
 // Values of the seed's examples.
 const (
-	seedClientID = "12345678-1234-1234-1234-123456789abc"
-	seedTenantID = "87654321-4321-4321-4321-cba987654321"
+	seedClientID = testkit.ClientID
+	seedTenantID = testkit.TenantID
 	seedName     = "production-service"
 )
 

@@ -2,6 +2,7 @@ package output
 
 import (
 	"bytes"
+	"github.com/entratool/entratool/internal/testkit"
 	"strings"
 	"testing"
 	"time"
@@ -11,7 +12,7 @@ import (
 )
 
 func testProfile() *profile.Profile {
-	return &profile.Profile{Name: "p", ClientID: "12345678-1234-1234-1234-123456789abc", TenantID: "87654321-4321-4321-4321-cba987654321", AuthorityHost: "https://login.example.test"}
+	return &profile.Profile{Name: "p", ClientID: testkit.ClientID, TenantID: testkit.TenantID, AuthorityHost: "https://login.example.test"}
 }
 
 // A token that breaks the rules of SPEC §12 prints nothing in any format, and the

@@ -2,14 +2,15 @@ package azcli
 
 import (
 	"errors"
+	"github.com/entratool/entratool/internal/testkit"
 	"reflect"
 	"strings"
 	"testing"
 )
 
 const (
-	tenantA = "87654321-4321-4321-4321-cba987654321"
-	clientA = "12345678-1234-1234-1234-123456789abc"
+	tenantA = testkit.TenantID
+	clientA = testkit.ClientID
 	subA    = "11111111-2222-3333-4444-555555555555"
 )
 

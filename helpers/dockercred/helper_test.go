@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/entratool/entratool/internal/testkit"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,8 +21,8 @@ import (
 )
 
 const (
-	tenantID     = "87654321-4321-4321-4321-cba987654321"
-	clientID     = "12345678-1234-1234-1234-123456789abc"
+	tenantID     = testkit.TenantID
+	clientID     = testkit.ClientID
 	clientSecret = "test-secret-value"
 )
 

@@ -5,12 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/entratool/entratool/internal/testkit"
 	"strings"
 	"testing"
 	"time"
 )
 
-const testClientID = "12345678-1234-1234-1234-123456789abc"
+const testClientID = testkit.ClientID
 
 // countingTokens is a token pipeline that mints a distinct value per request and
 // records what the helper asked of it.

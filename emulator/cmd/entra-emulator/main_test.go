@@ -25,8 +25,8 @@ import (
 )
 
 const (
-	tenant  = "87654321-4321-4321-4321-cba987654321"
-	client  = "12345678-1234-1234-1234-123456789abc"
+	tenant  = testkit.TenantID
+	client  = testkit.ClientID
 	client2 = "22222222-1234-1234-1234-123456789abc"
 	client3 = "33333333-1234-1234-1234-123456789abc"
 )

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/entratool/entratool/internal/testkit"
 	"net/http"
 	"net/url"
 	"strings"
@@ -16,8 +17,8 @@ import (
 )
 
 const (
-	tenantID     = "87654321-4321-4321-4321-cba987654321"
-	clientID     = "12345678-1234-1234-1234-123456789abc"
+	tenantID     = testkit.TenantID
+	clientID     = testkit.ClientID
 	clientSecret = "test-secret-value"
 	acrScope     = "https://containerregistry.azure.net/.default"
 )
