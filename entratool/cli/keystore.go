@@ -69,13 +69,16 @@ type keyStoreEntryJSON struct {
 	KeyRef           string    `json:"keyRef,omitempty"`
 }
 
+// keyStoreListOptions is `keystore list`'s command line.
+type keyStoreListOptions struct {
+	Store, Location, Output string
+	Options                 []string
+	PINStdin                bool
+	Timeout                 time.Duration
+}
+
 func (a *App) keyStoreListCmd() *cobra.Command {
-	var (
-		store, location, output string
-		options                 []string
-		pinStdin                bool
-		timeout                 time.Duration
-	)
+	o := &keyStoreListOptions{}
 	cmd := &cobra.Command{
 		Use:   "list --store NAME [--store-option KEY=VALUE …] [--pin-stdin] | -p PROFILE",
 		Short: "List the certificates a key store holds, with their thumbprints",
@@ -87,76 +90,106 @@ func (a *App) keyStoreListCmd() *cobra.Command {
 			"      --store-option module=/usr/lib/softhsm/libsofthsm2.so --store-option tokenLabel=entra --pin-stdin\n" +
 			"  entratool keystore list -p hsm-profile -o json",
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkTableJSON(output); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			var p *profile.Profile
-			switch {
-			case store == "" && a.profileName == "":
-				return usageErr("give --store NAME (e.g. pkcs11) with its --store-option values, or -p PROFILE of a key-store profile")
-			case store == "":
-				var err error
-				if p, _, err = a.loadProfile(); err != nil {
-					return err
-				}
-				if p.CertificateStore == "" {
-					return usageErr("profile '%s' keeps its certificate in a file, not a key store: give --store NAME", p.Name)
-				}
-			case !keystore.ValidName(store):
-				return usageErr("--store %q: a key store name is lower-case letters, digits, '-' and '_' (the plugin is %sNAME)", store, keystore.Prefix)
-			}
-			opts, err := (&profileFlags{storeOptions: options}).storeOptionMap()
-			if err != nil {
-				return err
-			}
-			req := keystore.Request{Location: location, Options: opts}
-			name := store
-			if p != nil {
-				name = p.CertificateStore
-				req = keystore.RequestFor(p, "")
-				if location != "" {
-					req.Location = location
-				}
-				for k, v := range opts {
-					if req.Options == nil {
-						req.Options = map[string]string{}
-					}
-					req.Options[k] = v
-				}
-			}
-			switch {
-			case pinStdin:
-				if req.PIN, err = readSecretStdin(a.In); err != nil {
-					return fmt.Errorf("read the PIN from stdin: %w", err)
-				}
-			case p != nil:
-				if req.PIN, err = a.storedSecret(ctx, p, secret.CertificatePassword); err != nil {
-					return fmt.Errorf("cannot read the PIN of profile '%s': %w", p.Name, err)
-				}
-			case a.InTTY:
-				if req.PIN, err = a.promptSecret(fmt.Sprintf("PIN for the %s key store (empty if none)", name)); err != nil {
-					return err
-				}
-			}
-			ctx, cancel := ctxTimeout(ctx, timeout)
-			defer cancel()
-			entries, err := a.keyStoreHost(true).List(ctx, name, req)
-			if err != nil {
-				return err
-			}
-			return a.printKeyStore(name, entries, output)
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return a.runKeyStoreList(cmd.Context(), o) },
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&store, "store", "", "key store (plugin) name, e.g. pkcs11")
-	fl.StringArrayVar(&options, "store-option", nil, "KEY=VALUE option of the plugin (repeatable), e.g. module=/usr/lib/softhsm/libsofthsm2.so")
-	fl.StringVar(&location, "store-location", "", "store location for OS certificate stores (CurrentUser, LocalMachine)")
-	fl.BoolVar(&pinStdin, "pin-stdin", false, "read the store's PIN from stdin")
-	fl.StringVarP(&output, "output", "o", "table", "output: table or json")
-	fl.Var(newTimeoutFlag(&timeout, 30*time.Second), "timeout", "give up after this long")
+	fl.StringVar(&o.Store, "store", "", "key store (plugin) name, e.g. pkcs11")
+	fl.StringArrayVar(&o.Options, "store-option", nil, "KEY=VALUE option of the plugin (repeatable), e.g. module=/usr/lib/softhsm/libsofthsm2.so")
+	fl.StringVar(&o.Location, "store-location", "", "store location for OS certificate stores (CurrentUser, LocalMachine)")
+	fl.BoolVar(&o.PINStdin, "pin-stdin", false, "read the store's PIN from stdin")
+	fl.StringVarP(&o.Output, "output", "o", "table", "output: table or json")
+	fl.Var(newTimeoutFlag(&o.Timeout, 30*time.Second), "timeout", "give up after this long")
 	return cmd
+}
+
+func (a *App) runKeyStoreList(ctx context.Context, o *keyStoreListOptions) error {
+	if err := checkTableJSON(o.Output); err != nil {
+		return err
+	}
+	p, err := a.keyStoreListProfile(o.Store)
+	if err != nil {
+		return err
+	}
+	name, req, err := keyStoreListRequest(o, p)
+	if err != nil {
+		return err
+	}
+	if req.PIN, err = a.keyStorePIN(ctx, o.PINStdin, p, name); err != nil {
+		return err
+	}
+	ctx, cancel := ctxTimeout(ctx, o.Timeout)
+	defer cancel()
+	entries, err := a.keyStoreHost(true).List(ctx, name, req)
+	if err != nil {
+		return err
+	}
+	return a.printKeyStore(name, entries, o.Output)
+}
+
+// keyStoreListProfile is the key-store profile -p names when no --store is given (nil
+// with --store).
+func (a *App) keyStoreListProfile(store string) (*profile.Profile, error) {
+	switch {
+	case store == "" && a.profileName == "":
+		return nil, usageErr("give --store NAME (e.g. pkcs11) with its --store-option values, or -p PROFILE of a key-store profile")
+	case store == "":
+		p, _, err := a.loadProfile()
+		if err != nil {
+			return nil, err
+		}
+		if p.CertificateStore == "" {
+			return nil, usageErr("profile '%s' keeps its certificate in a file, not a key store: give --store NAME", p.Name)
+		}
+		return p, nil
+	case !keystore.ValidName(store):
+		return nil, usageErr("--store %q: a key store name is lower-case letters, digits, '-' and '_' (the plugin is %sNAME)", store, keystore.Prefix)
+	}
+	return nil, nil
+}
+
+// keyStoreListRequest is the store to start and what to ask it: the flags', or the
+// profile's with the flags on top.
+func keyStoreListRequest(o *keyStoreListOptions, p *profile.Profile) (string, keystore.Request, error) {
+	opts, err := (&profileFlags{storeOptions: o.Options}).storeOptionMap()
+	if err != nil {
+		return "", keystore.Request{}, err
+	}
+	if p == nil {
+		return o.Store, keystore.Request{Location: o.Location, Options: opts}, nil
+	}
+	req := keystore.RequestFor(p, "")
+	if o.Location != "" {
+		req.Location = o.Location
+	}
+	for k, v := range opts {
+		if req.Options == nil {
+			req.Options = map[string]string{}
+		}
+		req.Options[k] = v
+	}
+	return p.CertificateStore, req, nil
+}
+
+// keyStorePIN is the PIN from stdin, else the profile's stored secret, else a prompt on
+// a terminal, else none.
+func (a *App) keyStorePIN(ctx context.Context, fromStdin bool, p *profile.Profile, name string) (string, error) {
+	switch {
+	case fromStdin:
+		pin, err := readSecretStdin(a.In)
+		if err != nil {
+			return "", fmt.Errorf("read the PIN from stdin: %w", err)
+		}
+		return pin, nil
+	case p != nil:
+		pin, err := a.storedSecret(ctx, p, secret.CertificatePassword)
+		if err != nil {
+			return "", fmt.Errorf("cannot read the PIN of profile '%s': %w", p.Name, err)
+		}
+		return pin, nil
+	case a.InTTY:
+		return a.promptSecret(fmt.Sprintf("PIN for the %s key store (empty if none)", name))
+	}
+	return "", nil
 }
 
 func (a *App) printKeyStore(name string, entries []keystore.Entry, output string) error {
