@@ -57,26 +57,21 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // backend reads profiles.json and the token cache, nothing else.
 type backend struct {
 	getenv func(string) string
-	cfg    *profile.Config
-	cache  *tokencache.Cache
+	local  *launch.Local
 	missed bool // a refresh token was not in the cache: the engine must answer
 }
 
 func (b *backend) Profiles() ([]dockercred.Profile, error) {
-	home, err := profile.Home(b.getenv)
+	l, err := launch.OpenConfig(b.getenv)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := (&profile.Store{Home: home}).Load()
-	if err != nil {
-		return nil, err
-	}
-	b.cfg, b.cache = cfg, tokencache.Open(home, b.getenv)
-	return dockercred.Profiles(cfg), nil
+	b.local = l
+	return dockercred.Profiles(l.Config), nil
 }
 
 func (b *backend) Account(ctx context.Context, name string) (dockercred.Account, error) {
-	p := b.cfg.Get(name)
+	p := b.local.Config.Get(name)
 	if p == nil {
 		b.missed = true
 		return nil, tokencache.ErrMiss
@@ -90,7 +85,7 @@ type account struct {
 }
 
 func (a *account) RefreshToken(ctx context.Context, registry, scope string) (dockercred.RefreshToken, error) {
-	if rt, ok := dockercred.CachedRefreshToken(a.b.cache, a.p, registry, scope); ok {
+	if rt, ok := dockercred.CachedRefreshToken(a.b.local.Cache, a.p, registry, scope); ok {
 		return rt, nil
 	}
 	a.b.missed = true
@@ -98,5 +93,5 @@ func (a *account) RefreshToken(ctx context.Context, registry, scope string) (doc
 }
 
 func (a *account) ForgetRefreshToken(ctx context.Context, registry, scope string) error {
-	return dockercred.ForgetRefreshTokens(a.b.cache, a.p, registry, scope)
+	return dockercred.ForgetRefreshTokens(a.b.local.Cache, a.p, registry, scope)
 }

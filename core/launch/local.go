@@ -12,13 +12,14 @@ import (
 // never a certificate, the keyring, a plugin or a socket.
 type Local struct {
 	Home    string
-	Profile *profile.Profile
+	Config  *profile.Config
+	Profile *profile.Profile // the profile served; nil from OpenConfig
 	Cache   *tokencache.Cache
 }
 
-// OpenLocal resolves the profile a front serves: name, else ENTRATOOL_PROFILE, else
-// the default profile.
-func OpenLocal(getenv func(string) string, name string) (*Local, error) {
+// OpenConfig reads profiles.json and opens the token cache, for a front that picks its
+// profile itself (the docker helper, by registry).
+func OpenConfig(getenv func(string) string) (*Local, error) {
 	home, err := profile.Home(getenv)
 	if err != nil {
 		return nil, err
@@ -27,11 +28,20 @@ func OpenLocal(getenv func(string) string, name string) (*Local, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := cfg.Resolve(name, getenv)
+	return &Local{Home: home, Config: cfg, Cache: tokencache.Open(home, getenv)}, nil
+}
+
+// OpenLocal resolves the profile a front serves: name, else ENTRATOOL_PROFILE, else
+// the default profile.
+func OpenLocal(getenv func(string) string, name string) (*Local, error) {
+	l, err := OpenConfig(getenv)
 	if err != nil {
 		return nil, err
 	}
-	return &Local{Home: home, Profile: p, Cache: tokencache.Open(home, getenv)}, nil
+	if l.Profile, err = l.Config.Resolve(name, getenv); err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
 // Cached is the one cache-hit lookup: the profile's token for scope ("" → the
