@@ -5,6 +5,7 @@ package jsonpos
 
 import (
 	"bytes"
+	"fmt"
 	"unicode/utf8"
 )
 
@@ -38,4 +39,18 @@ func Kind(first byte) string {
 	default:
 		return "a number"
 	}
+}
+
+// SyntaxError reports a JSON file that cannot be read, at the line and column (both
+// 1-based, column counted in characters) of the offending value. Msg never quotes the
+// file's content: some files (secrets.json) are secret.
+type SyntaxError struct {
+	Path   string
+	Line   int
+	Column int
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("%s:%d:%d: %s", e.Path, e.Line, e.Column, e.Msg)
 }

@@ -14,16 +14,7 @@ import (
 
 // SyntaxError reports a profiles.json that cannot be read, at the line and column (both
 // 1-based, column counted in characters) of the offending value.
-type SyntaxError struct {
-	Path   string
-	Line   int
-	Column int
-	Msg    string
-}
-
-func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("%s:%d:%d: %s", e.Path, e.Line, e.Column, e.Msg)
-}
+type SyntaxError = jsonpos.SyntaxError
 
 // posError is a decoding failure at a byte offset of the whole file; Parse turns it into
 // a SyntaxError once it knows the file's lines.

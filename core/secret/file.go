@@ -35,16 +35,7 @@ func (f *File) Path() string { return f.path }
 
 // SyntaxError reports a secrets.json that cannot be read; it never quotes the file's
 // content, which is secret.
-type SyntaxError struct {
-	Path   string
-	Line   int
-	Column int
-	Msg    string
-}
-
-func (e *SyntaxError) Error() string {
-	return fmt.Sprintf("%s:%d:%d: %s", e.Path, e.Line, e.Column, e.Msg)
-}
+type SyntaxError = jsonpos.SyntaxError
 
 // load reads the file; a missing file is an empty map.
 func (f *File) load() (map[string]string, error) {
