@@ -63,15 +63,9 @@ func main() {
 }
 
 func run(binDir string, n int, herds, baselineDir string) error {
-	bin, err := filepath.Abs(binDir)
+	bin, baseline, err := absDirs(binDir, baselineDir)
 	if err != nil {
 		return err
-	}
-	var baseline string
-	if baselineDir != "" {
-		if baseline, err = filepath.Abs(baselineDir); err != nil {
-			return err
-		}
 	}
 	dir, err := os.MkdirTemp("", "entratool-bench-")
 	if err != nil {
@@ -84,14 +78,49 @@ func run(binDir string, n int, herds, baselineDir string) error {
 	}
 	defer e.emu.Close()
 
-	minimal := filepath.Join(dir, "minimal")
-	if out, err := exec.Command("go", "build", "-o", minimal, "./bench/minimal").CombinedOutput(); err != nil {
-		return fmt.Errorf("build minimal: %v\n%s", err, out)
+	minimal, err := buildMinimal(dir)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("# entratool bench — %s, %d cores, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), runtime.Version())
+	if err := e.benchCacheHits(n, minimal, baseline); err != nil {
+		return err
+	}
+	if err := e.benchColdToken(bin); err != nil {
+		return err
+	}
+	e.benchHerds(bin, herds)
+	return nil
+}
+
+// absDirs makes the binary directories absolute; baselineDir only when given.
+func absDirs(binDir, baselineDir string) (bin, baseline string, err error) {
+	if bin, err = filepath.Abs(binDir); err != nil {
+		return "", "", err
+	}
+	if baselineDir != "" {
+		if baseline, err = filepath.Abs(baselineDir); err != nil {
+			return "", "", err
+		}
+	}
+	return bin, baseline, nil
+}
+
+// buildMinimal builds the minimal program every cache hit is compared with, and writes
+// the small file it reads; it returns the command line to run it with.
+func buildMinimal(dir string) (minimal []string, err error) {
+	prog := filepath.Join(dir, "minimal")
+	if out, err := exec.Command("go", "build", "-o", prog, "./bench/minimal").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("build minimal: %v\n%s", err, out)
 	}
 	small := filepath.Join(dir, "small.txt")
 	os.WriteFile(small, []byte("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.small.file\n"), 0o600)
+	return []string{prog, small}, nil
+}
 
-	fmt.Printf("# entratool bench — %s, %d cores, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), runtime.Version())
+// benchCacheHits prints the cache-hit table: each target alternated with the minimal
+// program (and the baseline build's binary, when given).
+func (e *env) benchCacheHits(n int, minimal []string, baseline string) error {
 	fmt.Printf("## Cache hit, whole process (%d runs each, alternated with the minimal program)\n\n", n)
 	if baseline != "" {
 		fmt.Printf("Each round runs the minimal program, the baseline build's binary (%s) and ours, in an order that rotates from round to round.\n\n", baseline)
@@ -105,63 +134,89 @@ func run(binDir string, n int, herds, baselineDir string) error {
 		if _, err := os.Stat(t.bin); err != nil {
 			continue
 		}
-		if t.warm {
-			if _, err := e.runOnce(t.bin, t.args, t.stdin); err != nil {
-				fmt.Printf("| `%s` | warm-up failed: %s | | | | not measured | |\n", t.name, oneLine(err.Error()))
-				continue
-			}
+		if err := e.benchCacheHit(t, n, minimal, baseline); err != nil {
+			return err
 		}
-		before := e.emu.Counts().Total
-		var tt, mt, tc, mc, bt, bc []time.Duration
-		var rss int64
-		base := ""
-		if baseline != "" {
-			base = filepath.Join(baseline, filepath.Base(t.bin))
-		}
-		// Each round runs every command once; the order rotates from round to round, so
-		// that no command always follows the same one (a fixed order was worth ~4%).
-		type sample struct {
-			bin       string
-			args      []string
-			stdin     string
-			wall, cpu *[]time.Duration
-			peak      *int64
-		}
-		var ignored int64
-		runs := []sample{{minimal, []string{small}, "", &mt, &mc, &ignored}}
-		if base != "" {
-			runs = append(runs, sample{base, t.args, t.stdin, &bt, &bc, &ignored})
-		}
-		runs = append(runs, sample{t.bin, t.args, t.stdin, &tt, &tc, &rss})
-		for i := 0; i < n; i++ {
-			for j := range runs {
-				r := runs[(i+j)%len(runs)]
-				d, c, peak, err := e.timed(r.bin, r.args, r.stdin)
-				if err != nil {
-					return fmt.Errorf("%s (%s): %w", t.name, r.bin, err)
-				}
-				*r.wall, *r.cpu = append(*r.wall, d), append(*r.cpu, c)
-				*r.peak = max(*r.peak, peak)
-			}
-		}
-		if after := e.emu.Counts().Total; after != before {
-			return fmt.Errorf("%s: %d requests during cache-hit runs", t.name, after-before)
-		}
-		ratio := float64(median(tt)) / float64(median(mt))
-		met := "met"
-		if ratio > 1.5 {
-			met = "NOT met"
-		}
-		cpuRatio := float64(median(tc)) / float64(median(mc))
-		fmt.Printf("| `%s` | %s | %s | %s | %.2f× | %.2f× | %s | %.1f MB |", t.name, ms(median(tt)), ms(pct(tt, 90)), ms(median(mt)), ratio, cpuRatio, met, float64(rss)/1024)
-		if base != "" {
-			fmt.Printf(" %s | %.3f× | %.3f× |", ms(median(bt)), float64(median(tt))/float64(median(bt)), float64(median(tc))/float64(median(bc)))
-		}
-		fmt.Println()
 	}
+	return nil
+}
 
-	// A cold get-token becomes entratool-engine in the same process (exec), so its
-	// wall time and peak RSS are the engine's.
+// series is one command's measurements across the alternated rounds.
+type series struct {
+	bin       string
+	args      []string
+	stdin     string
+	wall, cpu []time.Duration
+	peak      int64 // KiB
+}
+
+// benchCacheHit measures one target and prints its row. A target whose warm-up fails
+// gets a row saying so; the other targets are still measured.
+func (e *env) benchCacheHit(t target, n int, minimal []string, baseline string) error {
+	if t.warm {
+		if _, err := e.runOnce(t.bin, t.args, t.stdin); err != nil {
+			fmt.Printf("| `%s` | warm-up failed: %s | | | | not measured | |\n", t.name, oneLine(err.Error()))
+			return nil
+		}
+	}
+	before := e.emu.Counts().Total
+	mini := &series{bin: minimal[0], args: minimal[1:]}
+	ours := &series{bin: t.bin, args: t.args, stdin: t.stdin}
+	var base *series
+	runs := []*series{mini}
+	if baseline != "" {
+		base = &series{bin: filepath.Join(baseline, filepath.Base(t.bin)), args: t.args, stdin: t.stdin}
+		runs = append(runs, base)
+	}
+	runs = append(runs, ours)
+	if err := e.alternate(t.name, runs, n); err != nil {
+		return err
+	}
+	if after := e.emu.Counts().Total; after != before {
+		return fmt.Errorf("%s: %d requests during cache-hit runs", t.name, after-before)
+	}
+	printCacheHitRow(t.name, ours, mini, base)
+	return nil
+}
+
+// alternate runs every command n times. Each round runs every command once; the order
+// rotates from round to round, so that no command always follows the same one (a fixed
+// order was worth ~4%).
+func (e *env) alternate(name string, runs []*series, n int) error {
+	for i := 0; i < n; i++ {
+		for j := range runs {
+			r := runs[(i+j)%len(runs)]
+			d, c, peak, err := e.timed(r.bin, r.args, r.stdin)
+			if err != nil {
+				return fmt.Errorf("%s (%s): %w", name, r.bin, err)
+			}
+			r.wall, r.cpu = append(r.wall, d), append(r.cpu, c)
+			r.peak = max(r.peak, peak)
+		}
+	}
+	return nil
+}
+
+// printCacheHitRow prints one row of the cache-hit table; base is nil without a
+// baseline build.
+func printCacheHitRow(name string, ours, mini, base *series) {
+	ratio := float64(median(ours.wall)) / float64(median(mini.wall))
+	met := "met"
+	if ratio > 1.5 {
+		met = "NOT met"
+	}
+	cpuRatio := float64(median(ours.cpu)) / float64(median(mini.cpu))
+	fmt.Printf("| `%s` | %s | %s | %s | %.2f× | %.2f× | %s | %.1f MB |", name, ms(median(ours.wall)), ms(pct(ours.wall, 90)), ms(median(mini.wall)), ratio, cpuRatio, met, float64(ours.peak)/1024)
+	if base != nil {
+		fmt.Printf(" %s | %.3f× | %.3f× |", ms(median(base.wall)), float64(median(ours.wall))/float64(median(base.wall)), float64(median(ours.cpu))/float64(median(base.cpu)))
+	}
+	fmt.Println()
+}
+
+// benchColdToken counts the requests of a cold get-token, first with an empty cache,
+// then with only the OIDC metadata cached. A cold get-token becomes entratool-engine in
+// the same process (exec), so its wall time and peak RSS are the engine's.
+func (e *env) benchColdToken(bin string) error {
 	fmt.Printf("\n## Requests per cold token\n\n| case | requests to the authority | target | wall | peak RSS (engine) |\n|---|---|---|---|---|\n")
 	os.RemoveAll(filepath.Join(e.home, "cache"))
 	e.emu.ResetCounts()
@@ -179,7 +234,12 @@ func run(binDir string, n int, herds, baselineDir string) error {
 	}
 	c = e.emu.Counts()
 	fmt.Printf("| OIDC metadata cached on disk | %d (metadata %d, token %d) | 1 | %s | %.1f MB |\n", c.Total, c.Metadata, c.Token, ms(d), float64(rss)/1024)
+	return nil
+}
 
+// benchHerds starts each comma-separated herd size of cold get-token processes at once
+// on an empty cache; sizes that do not read as a positive number are skipped.
+func (e *env) benchHerds(bin, herds string) {
 	fmt.Printf("\n## Herds: N `entratool get-token` processes started at once on an empty cache\n\n| N | token requests | failures | slowest | target |\n|---|---|---|---|---|\n")
 	for _, h := range strings.Split(herds, ",") {
 		var size int
@@ -193,7 +253,6 @@ func run(binDir string, n int, herds, baselineDir string) error {
 		c := e.emu.Counts()
 		fmt.Printf("| %d | %d | %d | %s | exactly 1, all succeed |\n", size, c.Token, fails, ms(slowest))
 	}
-	return nil
 }
 
 func targets(e *env) []target {

@@ -125,6 +125,34 @@ type registeredCert struct {
 
 // Start listens on opts.Addr and serves the authority until Close.
 func Start(opts Options) (*Emulator, error) {
+	e := newEmulator(opts)
+	addr := opts.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	if err := checkLoopback(addr); err != nil {
+		return nil, err
+	}
+	if err := e.makeKeys(opts.SigningKey); err != nil {
+		return nil, err
+	}
+	if err := e.writeCA(opts.Dir); err != nil {
+		return nil, err
+	}
+	if err := e.serve(addr); err != nil {
+		e.removeTemp()
+		return nil, err
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil // loopback only; never hand a test's requests to a proxy
+	tr.TLSClientConfig = &tls.Config{RootCAs: e.CAPool, MinVersion: tls.VersionTLS12}
+	e.client = &http.Client{Transport: tr}
+	return e, nil
+}
+
+// newEmulator returns an emulator with opts' settings, defaults filled in, and nothing
+// started.
+func newEmulator(opts Options) *Emulator {
 	e := &Emulator{
 		now:      opts.Now,
 		lifetime: opts.TokenLifetime,
@@ -140,58 +168,70 @@ func Start(opts Options) (*Emulator, error) {
 	if e.lifetime <= 0 {
 		e.lifetime = time.Hour
 	}
-	addr := opts.Addr
-	if addr == "" {
-		addr = "127.0.0.1:0"
-	}
+	return e
+}
 
-	// Loopback only: the emulator is a test fixture, and its TLS leaves name nothing else.
+// checkLoopback refuses any address but loopback: the emulator is a test fixture, and
+// its TLS leaves name nothing else.
+func checkLoopback(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return nil, fmt.Errorf("emulator address %q: %w", addr, err)
+		return fmt.Errorf("emulator address %q: %w", addr, err)
 	}
 	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-		return nil, fmt.Errorf("emulator address %q: only loopback addresses (127.0.0.1, ::1, localhost) are allowed", addr)
+		return fmt.Errorf("emulator address %q: only loopback addresses (127.0.0.1, ::1, localhost) are allowed", addr)
 	}
+	return nil
+}
 
+// makeKeys creates the per-run CA and the token-signing key (signingKey when given).
+func (e *Emulator) makeKeys(signingKey *rsa.PrivateKey) error {
+	var err error
 	if e.pki, err = newPKI(); err != nil {
-		return nil, err
+		return err
 	}
-	if e.signer, err = newSigner(opts.SigningKey); err != nil {
-		return nil, err
+	if e.signer, err = newSigner(signingKey); err != nil {
+		return err
 	}
 	e.CAPool = x509.NewCertPool()
 	e.CAPool.AddCert(e.pki.caCert)
+	return nil
+}
 
-	dir := opts.Dir
+// writeCA writes ca.pem into dir, or into a new temporary directory that Close removes
+// when dir is "".
+func (e *Emulator) writeCA(dir string) error {
 	if dir == "" {
+		var err error
 		if dir, err = os.MkdirTemp("", "entra-emulator-"); err != nil {
-			return nil, fmt.Errorf("create emulator directory: %w", err)
+			return fmt.Errorf("create emulator directory: %w", err)
 		}
 		e.tempDir = dir
 	} else if err := os.MkdirAll(dir, 0o700); err != nil {
 		// Not fsutil.EnsurePrivateDir: that would tighten an existing shared directory
 		// (say --dir /tmp) to 0700, and ca.pem is public anyway.
-		return nil, fmt.Errorf("emulator directory: %w", err)
+		return fmt.Errorf("emulator directory: %w", err)
 	}
 	e.CAFile = filepath.Join(dir, "ca.pem")
 	if err := fsutil.WriteFileAtomic(e.CAFile, e.pki.caPEM, 0o644); err != nil {
 		e.removeTemp()
-		return nil, fmt.Errorf("write emulator CA: %w", err)
+		return fmt.Errorf("write emulator CA: %w", err)
 	}
+	return nil
+}
 
+// serve listens on addr, sets e.URL and serves the authority over TLS in the background.
+func (e *Emulator) serve(addr string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		e.removeTemp()
-		return nil, fmt.Errorf("emulator listen on %s: %w", addr, err)
+		return fmt.Errorf("emulator listen on %s: %w", addr, err)
 	}
 	e.URL = "https://" + ln.Addr().String()
 
 	tlsConf := e.ServerTLSConfig()
 	if tlsConf == nil {
 		ln.Close()
-		e.removeTemp()
-		return nil, fmt.Errorf("emulator TLS certificate could not be issued")
+		return fmt.Errorf("emulator TLS certificate could not be issued")
 	}
 	// HTTP/1.1 only: Fault.Drop hijacks the connection, which HTTP/2 streams cannot do.
 	tlsConf.NextProtos = []string{"http/1.1"}
@@ -202,12 +242,7 @@ func Start(opts Options) (*Emulator, error) {
 		ErrorLog:          serverLog(e.logf),
 	}
 	go e.srv.Serve(tls.NewListener(ln, tlsConf))
-
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.Proxy = nil // loopback only; never hand a test's requests to a proxy
-	tr.TLSClientConfig = &tls.Config{RootCAs: e.CAPool, MinVersion: tls.VersionTLS12}
-	e.client = &http.Client{Transport: tr}
-	return e, nil
+	return nil
 }
 
 // Close stops the authority and every server started with StartServer, and removes the

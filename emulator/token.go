@@ -129,96 +129,150 @@ func faultError(status int) *stsError {
 // issue validates a client-credentials request in the order Entra does (request shape,
 // tenant, app, scope, credential) and mints the access token.
 func (e *Emulator) issue(w http.ResponseWriter, r *http.Request) (*tokenResponse, string, *stsError) {
+	req, se := readTokenRequest(w, r)
+	if se != nil {
+		return nil, req.clientID, se
+	}
+	if se := checkGrantType(req.form.Get("grant_type")); se != nil {
+		return nil, req.clientID, se
+	}
+	t, a, se := e.findClient(r.PathValue("tenant"), req.clientID)
+	if se != nil {
+		return nil, req.clientID, se
+	}
+	resource, se := parseScope(req.form.Get("scope"))
+	if se != nil {
+		return nil, req.clientID, se
+	}
+	acr, se := e.authenticate(a, t, req)
+	if se != nil {
+		return nil, req.clientID, se
+	}
+	resp, err := e.mint(a, t, resource, acr)
+	if err != nil {
+		return nil, req.clientID, newSTSError(http.StatusInternalServerError, "server_error", CodeServiceError,
+			"There was an error issuing a token or an issue with our sign-in service.")
+	}
+	return resp, req.clientID, nil
+}
+
+// tokenRequest is a token request's form, with the client id and secret taken from the
+// form or the Authorization header.
+type tokenRequest struct {
+	form        url.Values
+	clientID    string
+	secret      string
+	secretGiven bool
+}
+
+// readTokenRequest parses the form and reads the client's id and secret. Repeated
+// parameters are refused: form.Get would silently take the first.
+func readTokenRequest(w http.ResponseWriter, r *http.Request) (tokenRequest, *stsError) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 	if err := r.ParseForm(); err != nil {
-		return nil, "", invalidRequest(CodeMalformedRequest, "Invalid request. Request is malformed or invalid.")
+		return tokenRequest{}, invalidRequest(CodeMalformedRequest, "Invalid request. Request is malformed or invalid.")
 	}
 	form := r.PostForm
 	for _, k := range []string{"grant_type", "client_id", "scope", "client_secret", "client_assertion", "client_assertion_type"} {
 		if len(form[k]) > 1 {
-			return nil, "", invalidRequest(CodeMalformedRequest, "Invalid request. Request is malformed or invalid. Parameter '%s' was given more than once.", k)
+			return tokenRequest{}, invalidRequest(CodeMalformedRequest, "Invalid request. Request is malformed or invalid. Parameter '%s' was given more than once.", k)
 		}
 	}
-	clientID := form.Get("client_id")
-	secret := form.Get("client_secret")
-	secretGiven := form.Has("client_secret")
-	// client_secret_basic, which the metadata advertises: RFC 6749 §2.3.1 form-encodes
-	// both halves before base64.
-	if user, pass, ok := r.BasicAuth(); ok {
-		u, err1 := url.QueryUnescape(user)
-		p, err2 := url.QueryUnescape(pass)
-		if err1 != nil || err2 != nil || secretGiven || (clientID != "" && !strings.EqualFold(clientID, u)) {
-			return nil, clientID, invalidRequest(CodeMalformedRequest, "Invalid request. Request is malformed or invalid.")
-		}
-		clientID, secret, secretGiven = u, p, true
+	req := tokenRequest{
+		form:        form,
+		clientID:    form.Get("client_id"),
+		secret:      form.Get("client_secret"),
+		secretGiven: form.Has("client_secret"),
 	}
+	if se := req.readBasicAuth(r); se != nil {
+		return req, se
+	}
+	return req, nil
+}
 
-	grant := form.Get("grant_type")
+// readBasicAuth takes the client id and secret from client_secret_basic, which the
+// metadata advertises: RFC 6749 §2.3.1 form-encodes both halves before base64.
+func (req *tokenRequest) readBasicAuth(r *http.Request) *stsError {
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		return nil
+	}
+	u, err1 := url.QueryUnescape(user)
+	p, err2 := url.QueryUnescape(pass)
+	if err1 != nil || err2 != nil || req.secretGiven || (req.clientID != "" && !strings.EqualFold(req.clientID, u)) {
+		return invalidRequest(CodeMalformedRequest, "Invalid request. Request is malformed or invalid.")
+	}
+	req.clientID, req.secret, req.secretGiven = u, p, true
+	return nil
+}
+
+func checkGrantType(grant string) *stsError {
 	if grant == "" {
-		return nil, clientID, missingParameter("grant_type")
+		return missingParameter("grant_type")
 	}
 	if grant != "client_credentials" {
-		return nil, clientID, newSTSError(http.StatusBadRequest, "unsupported_grant_type", CodeUnsupportedGrantType,
+		return newSTSError(http.StatusBadRequest, "unsupported_grant_type", CodeUnsupportedGrantType,
 			"The app requested an unsupported grant type '%s'.", grant)
 	}
+	return nil
+}
 
-	name := r.PathValue("tenant")
+// findClient looks up the tenant named in the path, then the app registered in it. The
+// tenant comes first: Entra reports an unknown tenant before a missing client_id.
+func (e *Emulator) findClient(name, clientID string) (*tenant, *app, *stsError) {
 	t := e.lookupTenant(name)
 	if t == nil {
-		return nil, clientID, tenantNotFound("invalid_request", name)
+		return nil, nil, tenantNotFound("invalid_request", name)
 	}
 	if clientID == "" {
-		return nil, clientID, missingParameter("client_id")
+		return nil, nil, missingParameter("client_id")
 	}
 	a := e.lookupApp(t.id, clientID)
 	if a == nil {
-		return nil, clientID, newSTSError(http.StatusBadRequest, "unauthorized_client", CodeAppNotFound,
+		return nil, nil, newSTSError(http.StatusBadRequest, "unauthorized_client", CodeAppNotFound,
 			"Application with identifier '%s' was not found in the directory '%s'. This can happen if the application has not been "+
 				"installed by the administrator of the tenant or consented to by any user in the tenant. "+
 				"You may have sent your authentication request to the wrong tenant.", clientID, name)
 	}
+	return t, a, nil
+}
 
-	resource, se := parseScope(form.Get("scope"))
-	if se != nil {
-		return nil, clientID, se
-	}
-
-	assertion := form.Get("client_assertion")
-	assertionGiven := form.Has("client_assertion")
-	var acr string
+// authenticate checks the client's one credential and returns the token's appidacr:
+// "1" for a client secret, "2" for a certificate, as Entra sets it.
+func (e *Emulator) authenticate(a *app, t *tenant, req tokenRequest) (string, *stsError) {
+	assertionGiven := req.form.Has("client_assertion")
 	switch {
-	case secretGiven && assertionGiven:
-		return nil, clientID, invalidRequest(CodeMalformedRequest,
+	case req.secretGiven && assertionGiven:
+		return "", invalidRequest(CodeMalformedRequest,
 			"Invalid request. Request is malformed or invalid. Only one of 'client_assertion' and 'client_secret' may be presented.")
-	case secretGiven:
-		if se := a.checkSecret(secret); se != nil {
-			return nil, clientID, se
+	case req.secretGiven:
+		if se := a.checkSecret(req.secret); se != nil {
+			return "", se
 		}
-		acr = "1"
+		return "1", nil
 	case assertionGiven:
-		typ := form.Get("client_assertion_type")
-		if typ == "" {
-			return nil, clientID, missingParameter("client_assertion_type")
+		if se := checkAssertionType(req.form.Get("client_assertion_type")); se != nil {
+			return "", se
 		}
-		if typ != clientAssertionType {
-			return nil, clientID, invalidRequest(CodeMalformedRequest,
-				"Invalid request. Request is malformed or invalid. Unsupported client_assertion_type '%s'.", typ)
+		if se := e.checkAssertion(a, t, req.form.Get("client_assertion")); se != nil {
+			return "", se
 		}
-		if se := e.checkAssertion(a, t, assertion); se != nil {
-			return nil, clientID, se
-		}
-		acr = "2"
+		return "2", nil
 	default:
-		return nil, clientID, invalidClient(CodeMissingCredential,
+		return "", invalidClient(CodeMissingCredential,
 			"The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 	}
+}
 
-	resp, err := e.mint(a, t, resource, acr)
-	if err != nil {
-		return nil, clientID, newSTSError(http.StatusInternalServerError, "server_error", CodeServiceError,
-			"There was an error issuing a token or an issue with our sign-in service.")
+func checkAssertionType(typ string) *stsError {
+	if typ == "" {
+		return missingParameter("client_assertion_type")
 	}
-	return resp, clientID, nil
+	if typ != clientAssertionType {
+		return invalidRequest(CodeMalformedRequest,
+			"Invalid request. Request is malformed or invalid. Unsupported client_assertion_type '%s'.", typ)
+	}
+	return nil
 }
 
 // parseScope accepts exactly one resource scope ending in /.default, next to the OIDC
@@ -278,52 +332,101 @@ func (a *app) checkSecret(secret string) *stsError {
 func (e *Emulator) checkAssertion(a *app, t *tenant, raw string) *stsError {
 	now := e.now()
 	var claims jwt.RegisteredClaims
-	unverified, _, err := jwt.NewParser().ParseUnverified(raw, &claims)
+	header, alg, se := parseAssertion(raw, &claims)
+	if se != nil {
+		return se
+	}
+	rc, thumb, se := a.assertionCert(header, now)
+	if se != nil {
+		return se
+	}
+	if se := verifyAssertionSignature(raw, alg, rc, thumb); se != nil {
+		return se
+	}
+	if se := e.checkAssertionParties(a, t, &claims); se != nil {
+		return se
+	}
+	exp, se := checkAssertionTimes(&claims, now)
+	if se != nil {
+		return se
+	}
+	if claims.ID == "" {
+		return malformedJWT("The 'jti' claim is required.")
+	}
+	if !e.useJTI(appKey(t.id, a.ClientID), claims.ID, exp.Add(assertionSkew), now) {
+		return invalidClient(CodeAssertionReplayed,
+			"Client assertion with jti '%s' has already been used. Every client assertion must carry a new, unique 'jti'. %s", claims.ID, certDocs)
+	}
+	return nil
+}
+
+// parseAssertion decodes the assertion into claims without verifying it, and returns
+// its header and signing algorithm, refusing algorithms Entra does not take.
+func parseAssertion(raw string, claims *jwt.RegisteredClaims) (map[string]any, string, *stsError) {
+	unverified, _, err := jwt.NewParser().ParseUnverified(raw, claims)
 	if err != nil {
-		return malformedJWT("")
+		return nil, "", malformedJWT("")
 	}
 	alg, _ := unverified.Header["alg"].(string)
 	if alg != jwt.SigningMethodRS256.Alg() && alg != jwt.SigningMethodPS256.Alg() {
-		return invalidClient(CodeInvalidSignature,
+		return nil, "", invalidClient(CodeInvalidSignature,
 			"Client assertion contains an invalid signature. [Reason - The signing algorithm '%s' is not supported; sign with PS256 or RS256.]", alg)
 	}
+	return unverified.Header, alg, nil
+}
 
-	rc, thumb := a.findKey(unverified.Header)
+// assertionCert returns the registered certificate the header names, with the
+// thumbprint as Entra quotes it, provided any x5c leaf is that same certificate and it
+// is valid now.
+func (a *app) assertionCert(header map[string]any, now time.Time) (*registeredCert, string, *stsError) {
+	rc, thumb := a.findKey(header)
 	if rc == nil {
-		return invalidClient(CodeInvalidSignature,
+		return nil, thumb, invalidClient(CodeInvalidSignature,
 			"The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., "+
 				"Thumbprint of key used by client: '%s', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '%s'.]",
 			thumb, a.ClientID)
 	}
-	found := fmt.Sprintf("Found key 'Start=%s, End=%s'", rc.cert.NotBefore.UTC().Format("01/02/2006 15:04:05"), rc.cert.NotAfter.UTC().Format("01/02/2006 15:04:05"))
-
-	if x5c, present := unverified.Header["x5c"]; present {
+	if x5c, present := header["x5c"]; present {
 		leaf, ok := x5cLeaf(x5c)
 		if !ok {
-			return malformedJWT("The 'x5c' header is not an array of base64 certificates.")
+			return nil, thumb, malformedJWT("The 'x5c' header is not an array of base64 certificates.")
 		}
 		if !bytes.Equal(leaf, rc.cert.Raw) {
-			return invalidClient(CodeInvalidSignature,
+			return nil, thumb, invalidClient(CodeInvalidSignature,
 				"Client assertion contains an invalid signature. [Reason - The first certificate in the x5c header is not the certificate "+
 					"the thumbprint names., Thumbprint of key used by client: '%s']", thumb)
 		}
 	}
 	if now.After(rc.cert.NotAfter) || now.Before(rc.cert.NotBefore) {
-		return invalidClient(CodeInvalidSignature,
-			"Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of key used by client: '%s', %s]", thumb, found)
+		return nil, thumb, invalidClient(CodeInvalidSignature,
+			"Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of key used by client: '%s', %s]", thumb, foundKey(rc))
 	}
+	return rc, thumb, nil
+}
 
-	_, err = jwt.NewParser(jwt.WithValidMethods([]string{alg}), jwt.WithoutClaimsValidation()).
+// foundKey describes a registered certificate's validity as Entra's AADSTS700027
+// messages do.
+func foundKey(rc *registeredCert) string {
+	return fmt.Sprintf("Found key 'Start=%s, End=%s'", rc.cert.NotBefore.UTC().Format("01/02/2006 15:04:05"), rc.cert.NotAfter.UTC().Format("01/02/2006 15:04:05"))
+}
+
+func verifyAssertionSignature(raw, alg string, rc *registeredCert, thumb string) *stsError {
+	_, err := jwt.NewParser(jwt.WithValidMethods([]string{alg}), jwt.WithoutClaimsValidation()).
 		ParseWithClaims(raw, &jwt.RegisteredClaims{}, func(*jwt.Token) (any, error) { return rc.cert.PublicKey, nil })
-	if err != nil {
-		reason := "The provided signature value did not match the expected signature value."
-		if errors.Is(err, jwt.ErrInvalidKeyType) {
-			reason = "Key was found, but use of the key to verify the signature failed."
-		}
-		return invalidClient(CodeInvalidSignature,
-			"Client assertion contains an invalid signature. [Reason - %s, Thumbprint of key used by client: '%s', %s]", reason, thumb, found)
+	if err == nil {
+		return nil
 	}
+	reason := "The provided signature value did not match the expected signature value."
+	if errors.Is(err, jwt.ErrInvalidKeyType) {
+		reason = "Key was found, but use of the key to verify the signature failed."
+	}
+	return invalidClient(CodeInvalidSignature,
+		"Client assertion contains an invalid signature. [Reason - %s, Thumbprint of key used by client: '%s', %s]", reason, thumb, foundKey(rc))
+}
 
+// checkAssertionParties checks that the app issued the assertion about itself, for this
+// tenant's token endpoint.
+func (e *Emulator) checkAssertionParties(a *app, t *tenant, claims *jwt.RegisteredClaims) *stsError {
 	if !strings.EqualFold(claims.Issuer, a.ClientID) || !strings.EqualFold(claims.Subject, a.ClientID) {
 		return invalidClient(CodeAssertionAppIDMismatch,
 			"Client assertion application identifier doesn't match 'client_id' parameter. %s", certDocs)
@@ -331,9 +434,15 @@ func (e *Emulator) checkAssertion(a *app, t *tenant, raw string) *stsError {
 	if len(claims.Audience) != 1 || !e.isTokenEndpoint(t, claims.Audience[0]) {
 		return invalidClient(CodeAssertionAudience, "Client assertion audience claim does not match Realm issuer. %s", certDocs)
 	}
+	return nil
+}
 
+// checkAssertionTimes checks that the assertion is valid now and not longer-lived than
+// Entra allows, and returns its expiry. Its start is nbf, else iat; with neither, the
+// time-range check takes the epoch (never too early) and the lifetime check takes now.
+func checkAssertionTimes(claims *jwt.RegisteredClaims, now time.Time) (time.Time, *stsError) {
 	if claims.ExpiresAt == nil {
-		return malformedJWT("The 'exp' claim is required.")
+		return time.Time{}, malformedJWT("The 'exp' claim is required.")
 	}
 	exp := claims.ExpiresAt.Time
 	start := time.Unix(0, 0)
@@ -343,7 +452,7 @@ func (e *Emulator) checkAssertion(a *app, t *tenant, raw string) *stsError {
 		start = claims.IssuedAt.Time
 	}
 	if !now.Before(exp) || start.After(now.Add(assertionSkew)) {
-		return invalidClient(CodeAssertionTimeRange,
+		return time.Time{}, invalidClient(CodeAssertionTimeRange,
 			"Client assertion is not within its valid time range. Current time: %s, assertion valid from %s, expiry time of assertion %s. %s",
 			assertionTime(now), assertionTime(start), assertionTime(exp), certDocs)
 	}
@@ -351,19 +460,11 @@ func (e *Emulator) checkAssertion(a *app, t *tenant, raw string) *stsError {
 		start = now
 	}
 	if exp.Sub(start) > maxAssertionLifetime {
-		return invalidClient(CodeAssertionTimeRange,
+		return time.Time{}, invalidClient(CodeAssertionTimeRange,
 			"Client assertion is not within its valid time range: its lifetime from %s to %s exceeds the maximum of 1 day. %s",
 			assertionTime(start), assertionTime(exp), certDocs)
 	}
-
-	if claims.ID == "" {
-		return malformedJWT("The 'jti' claim is required.")
-	}
-	if !e.useJTI(appKey(t.id, a.ClientID), claims.ID, exp.Add(assertionSkew), now) {
-		return invalidClient(CodeAssertionReplayed,
-			"Client assertion with jti '%s' has already been used. Every client assertion must carry a new, unique 'jti'. %s", claims.ID, certDocs)
-	}
-	return nil
+	return exp, nil
 }
 
 func malformedJWT(detail string) *stsError {

@@ -216,104 +216,169 @@ func cipherFor(oid asn1.ObjectIdentifier) (newBlock func([]byte) (cipher.Block, 
 // skips the padding check and has no bound on iterations — and this parser reads
 // whatever file a user points it at.
 func decryptPKCS8(b *pkcs12.Budget, der []byte, password, name string) ([]byte, error) {
-	malformed := func(what string) error {
-		return newErr(ErrFormat, nil, "%smalformed encrypted private key (%s)", prefix(name), what)
+	k, err := parsePBES2Key(b, der, name)
+	if err != nil {
+		return nil, err
 	}
-	unsupported := func(what string) error {
-		return newErr(ErrFormat, nil,
-			"%sprivate key encryption %s is not supported; re-encrypt the key: openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD.pem -out NEW.pem",
-			prefix(name), what)
+	block, err := k.deriveCipher(b, password, name)
+	if err != nil {
+		return nil, err
 	}
+	return k.decrypt(block, name)
+}
+
+// pbes2Key is what an "ENCRYPTED PRIVATE KEY" says about its own encryption, every
+// part of it checked before a key is derived.
+type pbes2Key struct {
+	salt       []byte
+	prf        func() hash.Hash
+	iterations int
+	newBlock   func([]byte) (cipher.Block, error)
+	keyLen     int
+	iv         []byte
+	ciphertext []byte
+}
+
+func parsePBES2Key(b *pkcs12.Budget, der []byte, name string) (*pbes2Key, error) {
 	var info encryptedPrivateKeyInfo
 	if rest, err := asn1.Unmarshal(der, &info); err != nil || len(rest) != 0 {
-		return nil, malformed("structure")
+		return nil, malformedEncryptedKey(name, "structure")
 	}
 	if !info.Algorithm.Algorithm.Equal(oidPBES2) {
-		return nil, unsupported(info.Algorithm.Algorithm.String())
+		return nil, unsupportedKeyEncryption(name, info.Algorithm.Algorithm.String())
 	}
 	var params pbes2Params
 	if rest, err := asn1.Unmarshal(info.Algorithm.Parameters.FullBytes, &params); err != nil || len(rest) != 0 {
-		return nil, malformed("PBES2 parameters")
+		return nil, malformedEncryptedKey(name, "PBES2 parameters")
 	}
-	if !params.KDF.Algorithm.Equal(oidPBKDF2) {
-		return nil, unsupported("with key derivation " + params.KDF.Algorithm.String())
+	k := &pbes2Key{ciphertext: info.Data}
+	declaredKeyLen, err := k.parseKDF(b, params.KDF, name)
+	if err != nil {
+		return nil, err
+	}
+	if err := k.parseScheme(params.Scheme, declaredKeyLen, name); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// parseKDF reads the PBKDF2 parameters, and returns the key length they declare (0 when
+// absent) for parseScheme to check against the cipher's.
+func (k *pbes2Key) parseKDF(b *pkcs12.Budget, alg pkix.AlgorithmIdentifier, name string) (int, error) {
+	if !alg.Algorithm.Equal(oidPBKDF2) {
+		return 0, unsupportedKeyEncryption(name, "with key derivation "+alg.Algorithm.String())
 	}
 	var kdf pbkdf2Params
-	if rest, err := asn1.Unmarshal(params.KDF.Parameters.FullBytes, &kdf); err != nil || len(rest) != 0 {
-		return nil, malformed("PBKDF2 parameters")
+	if rest, err := asn1.Unmarshal(alg.Parameters.FullBytes, &kdf); err != nil || len(rest) != 0 {
+		return 0, malformedEncryptedKey(name, "PBKDF2 parameters")
 	}
 	prf, ok := prfFor(kdf.PRF.Algorithm)
 	if !ok {
-		return nil, unsupported("with PRF " + kdf.PRF.Algorithm.String())
+		return 0, unsupportedKeyEncryption(name, "with PRF "+kdf.PRF.Algorithm.String())
 	}
 	if kdf.Iterations == nil || kdf.Iterations.Sign() <= 0 {
-		return nil, malformed(fmt.Sprintf("iteration count %v", kdf.Iterations))
+		return 0, malformedEncryptedKey(name, fmt.Sprintf("iteration count %v", kdf.Iterations))
 	}
 	iterations, err := b.CheckCount(kdf.Iterations)
 	if err != nil {
-		if lerr := limitError(err, name); lerr != nil {
-			return nil, lerr
-		}
-		return nil, malformed("iteration count")
+		return 0, budgetRefusal(err, name, "iteration count")
 	}
-	newBlock, keyLen, ok := cipherFor(params.Scheme.Algorithm)
+	k.salt, k.prf, k.iterations = kdf.Salt, prf, iterations
+	return kdf.KeyLength, nil
+}
+
+// parseScheme reads the cipher and its IV, and checks the IV and ciphertext lengths:
+// they need no key to check, so a malformed file costs no key derivation.
+func (k *pbes2Key) parseScheme(alg pkix.AlgorithmIdentifier, declaredKeyLen int, name string) error {
+	newBlock, keyLen, ok := cipherFor(alg.Algorithm)
 	if !ok {
-		return nil, unsupported("with cipher " + params.Scheme.Algorithm.String())
+		return unsupportedKeyEncryption(name, "with cipher "+alg.Algorithm.String())
 	}
-	if kdf.KeyLength != 0 && kdf.KeyLength != keyLen {
-		return nil, malformed("key length")
+	if declaredKeyLen != 0 && declaredKeyLen != keyLen {
+		return malformedEncryptedKey(name, "key length")
 	}
 	var iv []byte
-	if rest, err := asn1.Unmarshal(params.Scheme.Parameters.FullBytes, &iv); err != nil || len(rest) != 0 {
-		return nil, malformed("IV")
+	if rest, err := asn1.Unmarshal(alg.Parameters.FullBytes, &iv); err != nil || len(rest) != 0 {
+		return malformedEncryptedKey(name, "IV")
 	}
-	// The shapes need no key to check: refuse them before deriving one.
 	probe, err := newBlock(make([]byte, keyLen))
 	if err != nil {
-		return nil, malformed("cipher")
+		return malformedEncryptedKey(name, "cipher")
 	}
 	bs := probe.BlockSize()
 	if len(iv) != bs {
-		return nil, malformed("IV length")
+		return malformedEncryptedKey(name, "IV length")
 	}
-	if len(info.Data) == 0 || len(info.Data)%bs != 0 {
-		return nil, malformed("ciphertext length")
+	if len(k.ciphertext) == 0 || len(k.ciphertext)%bs != 0 {
+		return malformedEncryptedKey(name, "ciphertext length")
 	}
-	if err := b.Reserve(pkcs12.PBKDF2Work(prf, iterations, keyLen)); err != nil {
-		if lerr := limitError(err, name); lerr != nil {
-			return nil, lerr
-		}
-		return nil, malformed("key derivation")
+	k.newBlock, k.keyLen, k.iv = newBlock, keyLen, iv
+	return nil
+}
+
+// deriveCipher derives the key from the password, within the budget, and returns the
+// cipher keyed with it.
+func (k *pbes2Key) deriveCipher(b *pkcs12.Budget, password, name string) (cipher.Block, error) {
+	if err := b.Reserve(pkcs12.PBKDF2Work(k.prf, k.iterations, k.keyLen)); err != nil {
+		return nil, budgetRefusal(err, name, "key derivation")
 	}
-	key, err := b.PBKDF2(prf, []byte(password), kdf.Salt, iterations, keyLen)
+	key, err := b.PBKDF2(k.prf, []byte(password), k.salt, k.iterations, k.keyLen)
 	if err != nil {
-		if lerr := limitError(err, name); lerr != nil {
-			return nil, lerr
-		}
-		return nil, malformed("key derivation")
+		return nil, budgetRefusal(err, name, "key derivation")
 	}
-	block, err := newBlock(key)
+	block, err := k.newBlock(key)
 	if err != nil {
-		return nil, malformed("cipher")
+		return nil, malformedEncryptedKey(name, "cipher")
 	}
-	plain := make([]byte, len(info.Data))
-	cipher.NewCBCDecrypter(block, iv).CryptBlocks(plain, info.Data)
-	// A wrong password shows as bad padding, or (1 time in ~256) as good padding
-	// around garbage that then fails to parse.
-	pad := int(plain[len(plain)-1])
-	if pad == 0 || pad > bs {
+	return block, nil
+}
+
+// decrypt returns the PKCS#8 key inside the ciphertext. A wrong password shows as bad
+// padding, or (1 time in ~256) as good padding around garbage that then fails to parse.
+func (k *pbes2Key) decrypt(block cipher.Block, name string) ([]byte, error) {
+	plain := make([]byte, len(k.ciphertext))
+	cipher.NewCBCDecrypter(block, k.iv).CryptBlocks(plain, k.ciphertext)
+	plain, ok := unpad(plain, block.BlockSize())
+	if !ok {
 		return nil, badKeyPassword(name)
 	}
-	for _, b := range plain[len(plain)-pad:] {
-		if int(b) != pad {
-			return nil, badKeyPassword(name)
-		}
-	}
-	plain = plain[:len(plain)-pad]
 	if _, err := x509.ParsePKCS8PrivateKey(plain); err != nil && !isUnknownKeyAlg(err) {
 		return nil, badKeyPassword(name)
 	}
 	return plain, nil
+}
+
+// unpad strips PKCS#7 padding, reporting whether it was well formed.
+func unpad(plain []byte, blockSize int) ([]byte, bool) {
+	pad := int(plain[len(plain)-1])
+	if pad == 0 || pad > blockSize {
+		return nil, false
+	}
+	for _, b := range plain[len(plain)-pad:] {
+		if int(b) != pad {
+			return nil, false
+		}
+	}
+	return plain[:len(plain)-pad], true
+}
+
+// budgetRefusal words an error from the budget: a limit reached or a context ended is
+// explained as such; anything else means the parameters themselves were unusable.
+func budgetRefusal(err error, name, what string) error {
+	if lerr := limitError(err, name); lerr != nil {
+		return lerr
+	}
+	return malformedEncryptedKey(name, what)
+}
+
+func malformedEncryptedKey(name, what string) error {
+	return newErr(ErrFormat, nil, "%smalformed encrypted private key (%s)", prefix(name), what)
+}
+
+func unsupportedKeyEncryption(name, what string) error {
+	return newErr(ErrFormat, nil,
+		"%sprivate key encryption %s is not supported; re-encrypt the key: openssl pkcs8 -topk8 -v2 aes-256-cbc -in OLD.pem -out NEW.pem",
+		prefix(name), what)
 }
 
 func badKeyPassword(name string) error {

@@ -172,39 +172,71 @@ func commandWords(args []string) []string {
 // a *UsageError.
 func ParseArgs(args []string) (Command, error) {
 	words := commandWords(args)
-	c := Command{Output: "json"}
+	if len(words) == 0 {
+		return bareCommand(args), nil
+	}
+	name := shimCommandName(words)
+	if name == "" {
+		return Command{}, nil
+	}
+	c := Command{Name: name, Output: "json"}
+	if err := c.parseOptions(args); err != nil {
+		return Command{}, err
+	}
+	if err := c.validate(); err != nil {
+		return Command{}, err
+	}
+	return c, nil
+}
+
+// shimCommandName returns the shim command the command words start with, or "" for a
+// command the real az must answer.
+func shimCommandName(words []string) string {
 	switch {
 	case len(words) >= 2 && words[0] == "account" &&
 		(words[1] == "get-access-token" || words[1] == "show" || words[1] == "list"):
-		c.Name = "account " + words[1]
+		return "account " + words[1]
 	case len(words) >= 1 && words[0] == "version":
-		c.Name = CmdVersion
-	case len(words) == 0:
-		for _, a := range args {
-			switch a {
-			case "--version":
-				return Command{Name: CmdVersionText, Output: "json"}, nil
-			case "-h", "--help":
-				return Command{Name: CmdHelp, Output: "json"}, nil
-			}
-		}
-		if len(args) == 0 {
-			return Command{Name: CmdHelp, Output: "json"}, nil
-		}
-		return Command{}, nil
-	default:
-		return Command{}, nil
+		return CmdVersion
 	}
+	return ""
+}
 
-	specs := append(append([]flagSpec(nil), globalFlags...), commandFlags[c.Name]...)
-	lookup := map[string]flagSpec{}
+// bareCommand reads a command line with no command words: `az`, `az -h`/`--help` and
+// `az --version` are answered by the shim; anything else goes to the real az.
+func bareCommand(args []string) Command {
+	for _, a := range args {
+		switch a {
+		case "--version":
+			return Command{Name: CmdVersionText, Output: "json"}
+		case "-h", "--help":
+			return Command{Name: CmdHelp, Output: "json"}
+		}
+	}
+	if len(args) == 0 {
+		return Command{Name: CmdHelp, Output: "json"}
+	}
+	return Command{}
+}
+
+// commandFlagTable returns every spelling the command accepts (its own options and the
+// global ones), and which of them take a value.
+func commandFlagTable(name string) (lookup map[string]flagSpec, known func(string) bool) {
+	specs := append(append([]flagSpec(nil), globalFlags...), commandFlags[name]...)
+	lookup = map[string]flagSpec{}
 	for _, f := range specs {
 		for _, n := range f.names {
 			lookup[n] = f
 		}
 	}
-	known := func(n string) bool { f, ok := lookup[n]; return ok && (f.value || f.multi) }
+	known = func(n string) bool { f, ok := lookup[n]; return ok && (f.value || f.multi) }
+	return lookup, known
+}
 
+// parseOptions reads the options of a shim command into c. Arguments argparse would not
+// match are gathered and refused together, as argparse reports them in one message.
+func (c *Command) parseOptions(args []string) error {
+	lookup, known := commandFlagTable(c.Name)
 	var unrecognized []string
 	positional := 0
 	wantWords := strings.Count(c.Name, " ") + 1
@@ -228,38 +260,46 @@ func ParseArgs(args []string) (Command, error) {
 			unrecognized = append(unrecognized, a)
 			continue
 		}
-		switch {
-		case f.multi:
-			if attached {
-				c.set(f, val)
-			}
-			for i+1 < len(args) && !isOption(args[i+1]) && args[i+1] != "--" {
-				i++
-				c.set(f, args[i])
-			}
-		case f.value:
-			if !attached {
-				if i+1 >= len(args) || isOption(args[i+1]) {
-					return Command{}, usagef("argument %s: expected one argument", f.display())
-				}
-				i++
-				val = args[i]
-			}
-			c.set(f, val)
-		default:
-			if attached {
-				return Command{}, usagef("argument %s: ignored explicit argument '%s'", f.display(), val)
-			}
-			c.set(f, "")
+		next, err := c.takeOption(f, val, attached, args, i)
+		if err != nil {
+			return err
 		}
+		i = next
 	}
 	if len(unrecognized) > 0 {
-		return Command{}, usagef("unrecognized arguments: %s", strings.Join(unrecognized, " "))
+		return usagef("unrecognized arguments: %s", strings.Join(unrecognized, " "))
 	}
-	if err := c.validate(); err != nil {
-		return Command{}, err
+	return nil
+}
+
+// takeOption records option f found at args[i], with val when it was attached, and
+// returns the index of the last argument it consumed.
+func (c *Command) takeOption(f flagSpec, val string, attached bool, args []string, i int) (int, error) {
+	switch {
+	case f.multi:
+		if attached {
+			c.set(f, val)
+		}
+		for i+1 < len(args) && !isOption(args[i+1]) && args[i+1] != "--" {
+			i++
+			c.set(f, args[i])
+		}
+	case f.value:
+		if !attached {
+			if i+1 >= len(args) || isOption(args[i+1]) {
+				return i, usagef("argument %s: expected one argument", f.display())
+			}
+			i++
+			val = args[i]
+		}
+		c.set(f, val)
+	default:
+		if attached {
+			return i, usagef("argument %s: ignored explicit argument '%s'", f.display(), val)
+		}
+		c.set(f, "")
 	}
-	return c, nil
+	return i, nil
 }
 
 // set records one option; a repeated single-value option keeps its last value, as

@@ -67,110 +67,32 @@ type Ready struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
-	fs := flag.NewFlagSet("entra-emulator", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var (
-		addr, dir, configFile, readyFile string
-		lifetime                         time.Duration
-		verbose                          bool
-		apps, secretApps, domains        listFlag
-		gitRepos                         listFlag
-		kube, registry                   bool
-	)
-	fs.StringVar(&addr, "addr", "127.0.0.1:0", "listen address")
-	fs.StringVar(&dir, "dir", "", "directory for ca.pem (default: a temporary directory removed on exit)")
-	fs.DurationVar(&lifetime, "token-lifetime", time.Hour, "lifetime of issued access tokens")
-	fs.Var(&apps, "app", "TENANT:CLIENT:CERTFILE app registration with a PEM or DER public certificate (repeatable)")
-	fs.Var(&secretApps, "secret-app", "TENANT:CLIENT:SECRET_ENV_VAR app registration with the client secret in that environment variable (repeatable)")
-	fs.Var(&domains, "domain", "TENANT:DOMAIN another name for a tenant, e.g. contoso.onmicrosoft.com (repeatable)")
-	fs.StringVar(&configFile, "config", "", `JSON file: [{"tenantId":…,"clientId":…,"certificates":["path.cer"],"secretEnv":"VAR","domains":[…]}]`)
-	fs.StringVar(&readyFile, "ready-file", "", "also write the start-up JSON to this file, atomically")
-	fs.BoolVar(&verbose, "verbose", false, "log every request to stderr (never bodies)")
-	fs.Var(&gitRepos, "git-repo", "serve a git repository NAME over HTTPS for Azure DevOps tokens (repeatable; starts the git server)")
-	fs.BoolVar(&kube, "kube", false, "serve a Kubernetes API that takes AKS tokens")
-	fs.BoolVar(&registry, "registry", false, "serve a container registry behind ACR-style token exchange")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	f, code, ok := parseFlags(args, stderr)
+	if !ok {
+		return code
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "entra-emulator: unexpected argument %q\n", fs.Arg(0))
-		return 2
-	}
-
-	regs, tenantDomains, err := collect(apps, secretApps, domains, configFile, lookupEnv)
+	regs, tenantDomains, err := collect(f.apps, f.secretApps, f.domains, f.configFile, lookupEnv)
 	if err != nil {
 		fmt.Fprintf(stderr, "entra-emulator: %v\n", err)
 		return 2
 	}
-	if lifetime < time.Second {
-		fmt.Fprintf(stderr, "entra-emulator: --token-lifetime %s is shorter than a second\n", lifetime)
+	if f.lifetime < time.Second {
+		fmt.Fprintf(stderr, "entra-emulator: --token-lifetime %s is shorter than a second\n", f.lifetime)
 		return 2
 	}
 
-	opts := emulator.Options{Addr: addr, Dir: dir, TokenLifetime: lifetime}
-	if verbose {
-		opts.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
-	}
-	e, err := emulator.Start(opts)
+	e, err := startAuthority(f, stderr, regs, tenantDomains)
 	if err != nil {
 		fmt.Fprintf(stderr, "entra-emulator: %v\n", err)
 		return 1
 	}
 	defer e.Close()
-	for _, d := range tenantDomains {
-		e.AddTenant(d[0], d[1])
-	}
-	for _, a := range regs {
-		e.RegisterApp(*a)
-	}
-
 	ready := Ready{Authority: e.URL, CAFile: e.CAFile, PID: os.Getpid()}
-	if len(gitRepos) > 0 {
-		g, err := e.StartGitServer(emulator.GitServerOptions{})
-		if err != nil {
-			fmt.Fprintf(stderr, "entra-emulator: git server: %v\n", err)
-			return 1
-		}
-		for _, name := range gitRepos {
-			if _, err := g.CreateRepo(ctx, name); err != nil {
-				fmt.Fprintf(stderr, "entra-emulator: git repository %q: %v\n", name, err)
-				return 1
-			}
-		}
-		ready.GitURL, ready.GitHost = g.URL, g.Host
-	}
-	if kube {
-		k, err := e.StartKubeAPI()
-		if err != nil {
-			fmt.Fprintf(stderr, "entra-emulator: kubernetes API: %v\n", err)
-			return 1
-		}
-		ready.KubeURL = k.URL
-	}
-	if registry {
-		r, err := e.StartRegistry(emulator.RegistryOptions{})
-		if err != nil {
-			fmt.Fprintf(stderr, "entra-emulator: registry: %v\n", err)
-			return 1
-		}
-		ready.RegistryHost = r.Host
-	}
-	line, err := json.Marshal(ready)
-	if err != nil {
+	if err := startServers(ctx, e, f, &ready); err != nil {
 		fmt.Fprintf(stderr, "entra-emulator: %v\n", err)
 		return 1
 	}
-	line = append(line, '\n')
-	if readyFile != "" {
-		if err := fsutil.WriteFileAtomic(readyFile, line, 0o600); err != nil {
-			fmt.Fprintf(stderr, "entra-emulator: ready file: %v\n", err)
-			return 1
-		}
-	}
-	if _, err := stdout.Write(line); err != nil {
+	if err := announce(ready, f.readyFile, stdout); err != nil {
 		fmt.Fprintf(stderr, "entra-emulator: %v\n", err)
 		return 1
 	}
@@ -180,6 +102,113 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		return 1
 	}
 	return 0
+}
+
+// cmdFlags are entra-emulator's command-line flags.
+type cmdFlags struct {
+	addr, dir, configFile, readyFile string
+	lifetime                         time.Duration
+	verbose                          bool
+	apps, secretApps, domains        listFlag
+	gitRepos                         listFlag
+	kube, registry                   bool
+}
+
+// parseFlags reads the command line. When it must not go on (refused, or only asked for
+// help, which the flag package has printed), ok is false and code is the exit code.
+func parseFlags(args []string, stderr io.Writer) (f cmdFlags, code int, ok bool) {
+	fs := flag.NewFlagSet("entra-emulator", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:0", "listen address")
+	fs.StringVar(&f.dir, "dir", "", "directory for ca.pem (default: a temporary directory removed on exit)")
+	fs.DurationVar(&f.lifetime, "token-lifetime", time.Hour, "lifetime of issued access tokens")
+	fs.Var(&f.apps, "app", "TENANT:CLIENT:CERTFILE app registration with a PEM or DER public certificate (repeatable)")
+	fs.Var(&f.secretApps, "secret-app", "TENANT:CLIENT:SECRET_ENV_VAR app registration with the client secret in that environment variable (repeatable)")
+	fs.Var(&f.domains, "domain", "TENANT:DOMAIN another name for a tenant, e.g. contoso.onmicrosoft.com (repeatable)")
+	fs.StringVar(&f.configFile, "config", "", `JSON file: [{"tenantId":…,"clientId":…,"certificates":["path.cer"],"secretEnv":"VAR","domains":[…]}]`)
+	fs.StringVar(&f.readyFile, "ready-file", "", "also write the start-up JSON to this file, atomically")
+	fs.BoolVar(&f.verbose, "verbose", false, "log every request to stderr (never bodies)")
+	fs.Var(&f.gitRepos, "git-repo", "serve a git repository NAME over HTTPS for Azure DevOps tokens (repeatable; starts the git server)")
+	fs.BoolVar(&f.kube, "kube", false, "serve a Kubernetes API that takes AKS tokens")
+	fs.BoolVar(&f.registry, "registry", false, "serve a container registry behind ACR-style token exchange")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return f, 0, false
+		}
+		return f, 2, false
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "entra-emulator: unexpected argument %q\n", fs.Arg(0))
+		return f, 2, false
+	}
+	return f, 0, true
+}
+
+// startAuthority starts the emulator and registers the tenants' domains and the apps.
+func startAuthority(f cmdFlags, stderr io.Writer, regs []*emulator.App, tenantDomains [][2]string) (*emulator.Emulator, error) {
+	opts := emulator.Options{Addr: f.addr, Dir: f.dir, TokenLifetime: f.lifetime}
+	if f.verbose {
+		opts.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
+	}
+	e, err := emulator.Start(opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range tenantDomains {
+		e.AddTenant(d[0], d[1])
+	}
+	for _, a := range regs {
+		e.RegisterApp(*a)
+	}
+	return e, nil
+}
+
+// startServers starts the test servers the flags ask for and notes their addresses in
+// ready.
+func startServers(ctx context.Context, e *emulator.Emulator, f cmdFlags, ready *Ready) error {
+	if len(f.gitRepos) > 0 {
+		g, err := e.StartGitServer(emulator.GitServerOptions{})
+		if err != nil {
+			return fmt.Errorf("git server: %w", err)
+		}
+		for _, name := range f.gitRepos {
+			if _, err := g.CreateRepo(ctx, name); err != nil {
+				return fmt.Errorf("git repository %q: %w", name, err)
+			}
+		}
+		ready.GitURL, ready.GitHost = g.URL, g.Host
+	}
+	if f.kube {
+		k, err := e.StartKubeAPI()
+		if err != nil {
+			return fmt.Errorf("kubernetes API: %w", err)
+		}
+		ready.KubeURL = k.URL
+	}
+	if f.registry {
+		r, err := e.StartRegistry(emulator.RegistryOptions{})
+		if err != nil {
+			return fmt.Errorf("registry: %w", err)
+		}
+		ready.RegistryHost = r.Host
+	}
+	return nil
+}
+
+// announce writes the start-up line to --ready-file, when given, then to stdout.
+func announce(ready Ready, readyFile string, stdout io.Writer) error {
+	line, err := json.Marshal(ready)
+	if err != nil {
+		return err
+	}
+	line = append(line, '\n')
+	if readyFile != "" {
+		if err := fsutil.WriteFileAtomic(readyFile, line, 0o600); err != nil {
+			return fmt.Errorf("ready file: %w", err)
+		}
+	}
+	_, err = stdout.Write(line)
+	return err
 }
 
 // configApp is one entry of --config.
@@ -194,94 +223,149 @@ type configApp struct {
 // collect turns flags and the config file into app registrations (one per tenant and
 // client, certificates and secrets merged) and [tenant, domain] pairs.
 func collect(apps, secretApps, domains []string, configFile string, lookupEnv func(string) (string, bool)) ([]*emulator.App, [][2]string, error) {
-	var order []*emulator.App
-	byKey := map[string]*emulator.App{}
-	get := func(tenant, client string) *emulator.App {
-		k := strings.ToLower(tenant + "/" + client)
-		if a := byKey[k]; a != nil {
-			return a
-		}
-		a := &emulator.App{TenantID: tenant, ClientID: client}
-		byKey[k] = a
-		order = append(order, a)
-		return a
+	set := &appSet{byKey: map[string]*emulator.App{}, lookupEnv: lookupEnv}
+	if err := set.addCertApps(apps); err != nil {
+		return nil, nil, err
 	}
-	secretFrom := func(what, name string) (string, error) {
-		v, ok := lookupEnv(name)
-		if !ok || v == "" {
-			return "", usagef("%s: environment variable %s is not set or empty", what, name)
-		}
-		return v, nil
+	if err := set.addSecretApps(secretApps); err != nil {
+		return nil, nil, err
 	}
-
-	for _, s := range apps {
-		tenant, client, path, err := parseSpec(s)
-		if err != nil {
-			return nil, nil, usagef("--app %q: %v (want TENANT:CLIENT:CERTFILE)", s, err)
-		}
-		cert, err := loadCert(path)
-		if err != nil {
-			return nil, nil, usagef("--app: %v", err)
-		}
-		a := get(tenant, client)
-		a.Certificates = append(a.Certificates, cert)
+	pairs, err := parseDomains(domains)
+	if err != nil {
+		return nil, nil, err
 	}
-	for _, s := range secretApps {
-		tenant, client, env, err := parseSpec(s)
-		if err != nil {
-			return nil, nil, usagef("--secret-app %q: %v (want TENANT:CLIENT:SECRET_ENV_VAR)", s, err)
-		}
-		v, err := secretFrom("--secret-app "+tenant+":"+client, env)
+	if configFile != "" {
+		more, err := set.addConfig(configFile)
 		if err != nil {
 			return nil, nil, err
 		}
-		a := get(tenant, client)
+		pairs = append(pairs, more...)
+	}
+	return set.order, pairs, nil
+}
+
+// appSet gathers app registrations in the order first named, merging every mention of
+// the same tenant and client (case-insensitively, as Entra compares them).
+type appSet struct {
+	order     []*emulator.App
+	byKey     map[string]*emulator.App
+	lookupEnv func(string) (string, bool)
+}
+
+func (s *appSet) get(tenant, client string) *emulator.App {
+	k := strings.ToLower(tenant + "/" + client)
+	if a := s.byKey[k]; a != nil {
+		return a
+	}
+	a := &emulator.App{TenantID: tenant, ClientID: client}
+	s.byKey[k] = a
+	s.order = append(s.order, a)
+	return a
+}
+
+// secretFrom reads a secret from the environment variable name; what says who asked,
+// for the error.
+func (s *appSet) secretFrom(what, name string) (string, error) {
+	v, ok := s.lookupEnv(name)
+	if !ok || v == "" {
+		return "", usagef("%s: environment variable %s is not set or empty", what, name)
+	}
+	return v, nil
+}
+
+// addCertApps adds the --app registrations.
+func (s *appSet) addCertApps(apps []string) error {
+	for _, spec := range apps {
+		tenant, client, path, err := parseSpec(spec)
+		if err != nil {
+			return usagef("--app %q: %v (want TENANT:CLIENT:CERTFILE)", spec, err)
+		}
+		cert, err := loadCert(path)
+		if err != nil {
+			return usagef("--app: %v", err)
+		}
+		a := s.get(tenant, client)
+		a.Certificates = append(a.Certificates, cert)
+	}
+	return nil
+}
+
+// addSecretApps adds the --secret-app registrations.
+func (s *appSet) addSecretApps(secretApps []string) error {
+	for _, spec := range secretApps {
+		tenant, client, env, err := parseSpec(spec)
+		if err != nil {
+			return usagef("--secret-app %q: %v (want TENANT:CLIENT:SECRET_ENV_VAR)", spec, err)
+		}
+		v, err := s.secretFrom("--secret-app "+tenant+":"+client, env)
+		if err != nil {
+			return err
+		}
+		a := s.get(tenant, client)
 		a.Secrets = append(a.Secrets, v)
 	}
+	return nil
+}
+
+// parseDomains reads the --domain flags into [tenant, domain] pairs.
+func parseDomains(domains []string) ([][2]string, error) {
 	var pairs [][2]string
 	for _, s := range domains {
 		tenant, d, ok := strings.Cut(s, ":")
 		if !ok || strings.TrimSpace(tenant) == "" || strings.TrimSpace(d) == "" {
-			return nil, nil, usagef("--domain %q: want TENANT:DOMAIN", s)
+			return nil, usagef("--domain %q: want TENANT:DOMAIN", s)
 		}
 		pairs = append(pairs, [2]string{tenant, d})
 	}
+	return pairs, nil
+}
 
-	if configFile != "" {
-		data, err := os.ReadFile(configFile)
-		if err != nil {
-			return nil, nil, usagef("--config: %v", err)
+// addConfig adds the registrations of the --config file and returns its [tenant,
+// domain] pairs.
+func (s *appSet) addConfig(configFile string) ([][2]string, error) {
+	data, err := os.ReadFile(configFile)
+	if err != nil {
+		return nil, usagef("--config: %v", err)
+	}
+	entries, err := parseConfig(data, configFile)
+	if err != nil {
+		return nil, usageError{err}
+	}
+	var pairs [][2]string
+	for i, c := range entries {
+		if err := s.addConfigEntry(c, configFile, i+1); err != nil {
+			return nil, err
 		}
-		entries, err := parseConfig(data, configFile)
-		if err != nil {
-			return nil, nil, usageError{err}
-		}
-		base := filepath.Dir(configFile)
-		for i, c := range entries {
-			a := get(c.TenantID, c.ClientID)
-			for _, p := range c.Certificates {
-				if !filepath.IsAbs(p) {
-					p = filepath.Join(base, p)
-				}
-				cert, err := loadCert(p)
-				if err != nil {
-					return nil, nil, usagef("%s: entry %d: %v", configFile, i+1, err)
-				}
-				a.Certificates = append(a.Certificates, cert)
-			}
-			if c.SecretEnv != "" {
-				v, err := secretFrom(fmt.Sprintf("%s: entry %d", configFile, i+1), c.SecretEnv)
-				if err != nil {
-					return nil, nil, err
-				}
-				a.Secrets = append(a.Secrets, v)
-			}
-			for _, d := range c.Domains {
-				pairs = append(pairs, [2]string{c.TenantID, d})
-			}
+		for _, d := range c.Domains {
+			pairs = append(pairs, [2]string{c.TenantID, d})
 		}
 	}
-	return order, pairs, nil
+	return pairs, nil
+}
+
+// addConfigEntry adds the certificates and secret of entry number n of configFile.
+// Relative certificate paths are taken from the config file's directory, so the file
+// works wherever the emulator is started from.
+func (s *appSet) addConfigEntry(c configApp, configFile string, n int) error {
+	a := s.get(c.TenantID, c.ClientID)
+	for _, p := range c.Certificates {
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(filepath.Dir(configFile), p)
+		}
+		cert, err := loadCert(p)
+		if err != nil {
+			return usagef("%s: entry %d: %v", configFile, n, err)
+		}
+		a.Certificates = append(a.Certificates, cert)
+	}
+	if c.SecretEnv != "" {
+		v, err := s.secretFrom(fmt.Sprintf("%s: entry %d", configFile, n), c.SecretEnv)
+		if err != nil {
+			return err
+		}
+		a.Secrets = append(a.Secrets, v)
+	}
+	return nil
 }
 
 // parseSpec splits TENANT:CLIENT:REST; REST may itself hold colons (C:\certs\a.cer).
