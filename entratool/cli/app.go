@@ -171,9 +171,9 @@ func (a *App) commands() []*cobra.Command {
 		a.getTokenCmd(),
 		a.configCmd(),
 		a.certCmd(),
-		a.envCmd(),
-		a.execCmd(),
-		a.doctorCmd(),
+		newEnvCmd(a, nil),
+		newExecCmd(a, nil),
+		newDoctorCmd(a, nil),
 		a.keyStoreCmd(),
 		a.dockerCmd(),
 		a.kubeconfigCmd(),
@@ -198,11 +198,16 @@ func (a *App) profiles() (*profile.Store, error) {
 
 // loadProfile loads profiles.json and resolves -p / ENTRATOOL_PROFILE / default.
 func (a *App) loadProfile() (*profile.Profile, *profile.Config, error) {
+	return a.loadNamedProfile(a.profileName)
+}
+
+// loadNamedProfile is loadProfile with the -p value given (a run's options carry it).
+func (a *App) loadNamedProfile(flag string) (*profile.Profile, *profile.Config, error) {
 	_, cfg, err := a.loadConfig()
 	if err != nil {
 		return nil, nil, err
 	}
-	p, err := cfg.Resolve(a.profileName, a.Getenv)
+	p, err := cfg.Resolve(flag, a.Getenv)
 	if err != nil {
 		return nil, cfg, err
 	}

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -24,102 +26,111 @@ func (a *App) azShimCmd() *cobra.Command {
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(a.azShimInstallCmd(), a.azShimUninstallCmd())
+	cmd.AddCommand(newAzShimInstallCmd(a, nil), newAzShimUninstallCmd(a, nil))
 	return cmd
 }
 
-func (a *App) azShimInstallCmd() *cobra.Command {
-	var dir, binary string
-	var force bool
+// azShimInstallOptions are the inputs of az-shim install.
+type azShimInstallOptions struct {
+	configEnv
+	Dir    string // --dir: where the az and azd links go
+	Binary string // --binary: az-entra to link to; "" finds it (azEntraBinary)
+	Force  bool   // --force: replace an az or azd that is not a shim
+}
+
+func newAzShimInstallCmd(a *App, runF func(context.Context, *azShimInstallOptions) error) *cobra.Command {
+	opts := &azShimInstallOptions{}
 	cmd := &cobra.Command{
 		Use:   "install --dir DIR",
 		Short: "Link DIR/az and DIR/azd to az-entra",
 		Long: "Link DIR/az and DIR/azd to the az-entra binary (az.cmd and azd.cmd wrappers on Windows), then put DIR\n" +
 			"first on PATH. Use an absolute DIR: the Azure SDKs run az from /bin, where a relative PATH entry finds nothing.",
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if dir == "" {
-				return usageErr("az-shim install needs --dir DIR: the directory to put the az and azd links in (e.g. ~/.entratool/bin)")
-			}
-			abs, err := filepath.Abs(dir)
-			if err != nil {
-				return usageErr("--dir %s: %v", dir, err)
-			}
-			target, err := a.azEntraBinary(binary)
-			if err != nil {
-				return err
-			}
-			done, err := azcli.Install(abs, target, force, runtime.GOOS)
-			for _, d := range done {
-				fmt.Fprintf(a.Out, "✓ %s -> %s (%s)\n", d.Path, d.Target, d.Status)
-			}
-			if err != nil {
-				return err
-			}
-			a.pathAdvice(abs)
-			return nil
-		},
+		RunE: runE(a, opts, &opts.configEnv, nil, runF, runAzShimInstall),
 	}
-	cmd.Flags().StringVar(&dir, "dir", "", "directory for the az and azd links (created if missing)")
-	cmd.Flags().StringVar(&binary, "binary", "", "az-entra binary to link to (default: next to entratool, else on PATH)")
-	cmd.Flags().BoolVar(&force, "force", false, "replace an existing az or azd in DIR that is not a shim")
+	cmd.Flags().StringVar(&opts.Dir, "dir", "", "directory for the az and azd links (created if missing)")
+	cmd.Flags().StringVar(&opts.Binary, "binary", "", "az-entra binary to link to (default: next to entratool, else on PATH)")
+	cmd.Flags().BoolVar(&opts.Force, "force", false, "replace an existing az or azd in DIR that is not a shim")
 	return cmd
 }
 
-func (a *App) azShimUninstallCmd() *cobra.Command {
-	var dir string
+// runAzShimInstall links DIR/az and DIR/azd to az-entra, then says how to put DIR
+// first on PATH.
+func runAzShimInstall(_ context.Context, opts *azShimInstallOptions) error {
+	if opts.Dir == "" {
+		return usageErr("az-shim install needs --dir DIR: the directory to put the az and azd links in (e.g. ~/.entratool/bin)")
+	}
+	abs, err := azShimDir(opts.Dir)
+	if err != nil {
+		return err
+	}
+	target, err := azEntraBinary(opts.Binary, opts.App.Getenv)
+	if err != nil {
+		return err
+	}
+	done, err := azcli.Install(abs, target, opts.Force, runtime.GOOS)
+	for _, d := range done {
+		fmt.Fprintf(opts.IO.Out, "✓ %s -> %s (%s)\n", d.Path, d.Target, d.Status)
+	}
+	if err != nil {
+		return err
+	}
+	pathAdvice(opts.IO.Out, opts.App.Getenv("PATH"), abs)
+	return nil
+}
+
+// azShimUninstallOptions are the inputs of az-shim uninstall.
+type azShimUninstallOptions struct {
+	configEnv
+	Dir string // --dir the links were installed in
+}
+
+func newAzShimUninstallCmd(a *App, runF func(context.Context, *azShimUninstallOptions) error) *cobra.Command {
+	opts := &azShimUninstallOptions{}
 	cmd := &cobra.Command{
 		Use:   "uninstall --dir DIR",
 		Short: "Remove the az and azd links from DIR (only if they point at az-entra)",
 		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if dir == "" {
-				return usageErr("az-shim uninstall needs --dir DIR")
-			}
-			abs, err := filepath.Abs(dir)
-			if err != nil {
-				return usageErr("--dir %s: %v", dir, err)
-			}
-			removed, err := azcli.Uninstall(abs, runtime.GOOS)
-			for _, r := range removed {
-				fmt.Fprintf(a.Out, "✓ removed %s\n", r)
-			}
-			if err == nil && len(removed) == 0 {
-				fmt.Fprintf(a.Out, "no az shim in %s\n", abs)
-			}
-			return err
-		},
+		RunE:  runE(a, opts, &opts.configEnv, nil, runF, runAzShimUninstall),
 	}
-	cmd.Flags().StringVar(&dir, "dir", "", "directory the links were installed in")
+	cmd.Flags().StringVar(&opts.Dir, "dir", "", "directory the links were installed in")
 	return cmd
+}
+
+// runAzShimUninstall removes DIR's az and azd when they are az-entra's.
+func runAzShimUninstall(_ context.Context, opts *azShimUninstallOptions) error {
+	if opts.Dir == "" {
+		return usageErr("az-shim uninstall needs --dir DIR")
+	}
+	abs, err := azShimDir(opts.Dir)
+	if err != nil {
+		return err
+	}
+	removed, err := azcli.Uninstall(abs, runtime.GOOS)
+	for _, r := range removed {
+		fmt.Fprintf(opts.IO.Out, "✓ removed %s\n", r)
+	}
+	if err == nil && len(removed) == 0 {
+		fmt.Fprintf(opts.IO.Out, "no az shim in %s\n", abs)
+	}
+	return err
+}
+
+// azShimDir is --dir made absolute.
+func azShimDir(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", usageErr("--dir %s: %v", dir, err)
+	}
+	return abs, nil
 }
 
 // azEntraBinary finds the binary the links point at: --binary, else az-entra beside
 // the running entratool (make build and release archives put them together), else
 // az-entra on PATH. The result is absolute and has its links resolved, so the shim
 // keeps working from any working directory.
-func (a *App) azEntraBinary(flag string) (string, error) {
-	name := azcli.BinaryName
-	if runtime.GOOS == "windows" {
-		name += ".exe"
-	}
-	var cands []string
-	if flag != "" {
-		cands = []string{flag}
-	} else {
-		if exe, err := os.Executable(); err == nil {
-			if r, err := filepath.EvalSymlinks(exe); err == nil {
-				exe = r
-			}
-			cands = append(cands, filepath.Join(filepath.Dir(exe), name))
-		}
-		for _, d := range filepath.SplitList(a.Getenv("PATH")) {
-			if d != "" && filepath.IsAbs(d) {
-				cands = append(cands, filepath.Join(d, name))
-			}
-		}
-	}
-	for _, c := range cands {
+func azEntraBinary(flag string, getenv func(string) string) (string, error) {
+	for _, c := range azEntraCandidates(flag, getenv) {
 		abs, err := filepath.Abs(c)
 		if err != nil {
 			continue
@@ -138,23 +149,47 @@ func (a *App) azEntraBinary(flag string) (string, error) {
 	return "", withCode(ExitFailure, errors.New("az-entra not found next to entratool or on PATH: build it (make build) or pass --binary PATH"))
 }
 
-// pathAdvice says how to put dir first on PATH, unless it already is.
-func (a *App) pathAdvice(dir string) {
-	entries := filepath.SplitList(a.Getenv("PATH"))
+// azEntraCandidates are the paths azEntraBinary tries, in order.
+func azEntraCandidates(flag string, getenv func(string) string) []string {
+	if flag != "" {
+		return []string{flag}
+	}
+	name := azcli.BinaryName
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	var cands []string
+	if exe, err := os.Executable(); err == nil {
+		if r, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = r
+		}
+		cands = append(cands, filepath.Join(filepath.Dir(exe), name))
+	}
+	for _, d := range filepath.SplitList(getenv("PATH")) {
+		if d != "" && filepath.IsAbs(d) {
+			cands = append(cands, filepath.Join(d, name))
+		}
+	}
+	return cands
+}
+
+// pathAdvice says on w how to put dir first on the PATH pathList, unless it already is.
+func pathAdvice(w io.Writer, pathList, dir string) {
+	entries := filepath.SplitList(pathList)
 	if len(entries) > 0 && filepath.Clean(entries[0]) == dir {
-		fmt.Fprintf(a.Out, "%s is first on PATH: az and azd now answer with entratool's tokens\n", dir)
+		fmt.Fprintf(w, "%s is first on PATH: az and azd now answer with entratool's tokens\n", dir)
 		return
 	}
 	for _, e := range entries {
 		if filepath.Clean(e) == dir {
-			fmt.Fprintf(a.Out, "%s is on PATH but not first: an az in an earlier PATH entry would take precedence\n", dir)
+			fmt.Fprintf(w, "%s is on PATH but not first: an az in an earlier PATH entry would take precedence\n", dir)
 			return
 		}
 	}
 	switch runtime.GOOS {
 	case "windows":
-		fmt.Fprintf(a.Out, "Put it first on PATH:\n  $env:Path = \"%s;$env:Path\"\n", dir)
+		fmt.Fprintf(w, "Put it first on PATH:\n  $env:Path = \"%s;$env:Path\"\n", dir)
 	default:
-		fmt.Fprintf(a.Out, "Put it first on PATH (an absolute path: the Azure SDKs run az from /bin):\n  export PATH=\"%s:$PATH\"\n", strings.ReplaceAll(dir, `"`, `\"`))
+		fmt.Fprintf(w, "Put it first on PATH (an absolute path: the Azure SDKs run az from /bin):\n  export PATH=\"%s:$PATH\"\n", strings.ReplaceAll(dir, `"`, `\"`))
 	}
 }

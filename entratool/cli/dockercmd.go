@@ -29,35 +29,48 @@ func (a *App) dockerCmd() *cobra.Command {
 		Short: "Wire docker-credential-entra into docker, buildkit, crane and helm (Azure Container Registry)",
 		Args:  noArgs,
 	}
-	cmd.AddCommand(a.dockerSetupCmd(), a.dockerCredentialHelperCmd())
+	cmd.AddCommand(newDockerSetupCmd(a, nil), newDockerCredentialHelperCmd(a, nil))
 	return cmd
 }
 
-// dockerCredentialHelperCmd is docker-credential-entra's full implementation, run in
+// dockerHelperOptions are the inputs of docker credential-helper: the helper's
+// arguments as it got them (ACTION first), unparsed; the request is on IO.In.
+type dockerHelperOptions struct {
+	configEnv
+	Args []string
+}
+
+// newDockerCredentialHelperCmd is docker-credential-entra's full implementation, run in
 // entratool-engine when the lean helper cannot answer from the cache: same arguments,
 // same stdin, and the docker credential protocol's answer and exit code.
-func (a *App) dockerCredentialHelperCmd() *cobra.Command {
+func newDockerCredentialHelperCmd(a *App, runF func(context.Context, *dockerHelperOptions) error) *cobra.Command {
+	opts := &dockerHelperOptions{}
 	return &cobra.Command{
 		Use:                "credential-helper ACTION",
 		Short:              "docker-credential-entra's engine (run by the helper, not by people)",
 		Hidden:             true,
 		DisableFlagParsing: true,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx, cancel := context.WithTimeout(cmd.Context(), dockerHelperTimeout)
-			defer cancel()
-			h := &dockercred.Helper{
-				Backend: &engineBackend{a: a, client: token.NewHTTPClient(token.HTTPOptions{Logger: a.logger})},
-				Getenv:  a.Getenv,
-				Version: version.Version,
-				Debug:   a.debugf,
-			}
-			if code := dockercred.Run(ctx, h, args, a.In, a.Out); code != 0 {
-				// The answer is on stdout already, as docker expects it.
-				return withCode(code, errors.New(""))
-			}
-			return nil
-		},
+		RunE:               runE(a, opts, &opts.configEnv, func(_ *cobra.Command, args []string) { opts.Args = args }, runF, runDockerCredentialHelper),
 	}
+}
+
+// runDockerCredentialHelper answers one docker credential protocol request
+// (helpers/dockercred) with the whole token pipeline behind it.
+func runDockerCredentialHelper(ctx context.Context, opts *dockerHelperOptions) error {
+	ctx, cancel := context.WithTimeout(ctx, dockerHelperTimeout)
+	defer cancel()
+	a := opts.App
+	h := &dockercred.Helper{
+		Backend: &engineBackend{a: a, client: token.NewHTTPClient(token.HTTPOptions{Logger: a.logger})},
+		Getenv:  a.Getenv,
+		Version: version.Version,
+		Debug:   a.debugf,
+	}
+	if code := dockercred.Run(ctx, h, opts.Args, opts.IO.In, opts.IO.Out); code != 0 {
+		// The answer is on stdout already, as docker expects it.
+		return withCode(code, errors.New(""))
+	}
+	return nil
 }
 
 // dockerHelperTimeout bounds one request, retries included: docker waits for its
@@ -151,9 +164,16 @@ func (e *engineAccount) ForgetRefreshToken(ctx context.Context, registry, scope 
 	return dockercred.ForgetRefreshTokens(e.pr.Cache(), e.p, registry, scope)
 }
 
-func (a *App) dockerSetupCmd() *cobra.Command {
-	var registry string
-	var remove bool
+// dockerSetupOptions are the inputs of docker setup.
+type dockerSetupOptions struct {
+	configEnv
+	ProfileFlag string // the global -p
+	Registry    string // --registry HOST; prompted for on a terminal when ""
+	Remove      bool   // --remove
+}
+
+func newDockerSetupCmd(a *App, runF func(context.Context, *dockerSetupOptions) error) *cobra.Command {
+	opts := &dockerSetupOptions{}
 	cmd := &cobra.Command{
 		Use:   "setup -p NAME --registry HOST [--remove]",
 		Short: "Log docker in to a registry with a profile: credHelpers[HOST] = \"entra\"",
@@ -161,35 +181,49 @@ func (a *App) dockerSetupCmd() *cobra.Command {
 			"(default ~/.docker/config.json), keeping every other key as it was. docker, buildkit, crane, helm and\n" +
 			"other go-containerregistry programs then run docker-credential-entra for HOST. --remove undoes both.",
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			reg, err := a.need(registry, "registry", "Registry (login server, e.g. myregistry.azurecr.io)")
-			if err != nil {
-				return err
-			}
-			host, ok := dockercred.NormalizeServerURL(reg)
-			if !ok {
-				return usageErr("--registry %q is not a registry name like myregistry.azurecr.io or host:port (https only)", reg)
-			}
-			p, _, err := a.loadProfile()
-			if err != nil {
-				return err
-			}
-			dir, err := dockercred.ConfigDir(a.Getenv)
-			if err != nil {
-				return err
-			}
-			if remove {
-				return a.dockerRemove(cmd.Context(), p, host, filepath.Join(dir, "config.json"))
-			}
-			return a.dockerSetup(cmd.Context(), p, host, filepath.Join(dir, "config.json"))
-		},
+		RunE: runE(a, opts, &opts.configEnv, func(_ *cobra.Command, _ []string) { opts.ProfileFlag = a.profileName }, runF, runDockerSetup),
 	}
-	cmd.Flags().StringVar(&registry, "registry", "", "registry host name (login server), e.g. myregistry.azurecr.io")
-	cmd.Flags().BoolVar(&remove, "remove", false, "undo: drop HOST from the profile and from docker's credHelpers")
+	cmd.Flags().StringVar(&opts.Registry, "registry", "", "registry host name (login server), e.g. myregistry.azurecr.io")
+	cmd.Flags().BoolVar(&opts.Remove, "remove", false, "undo: drop HOST from the profile and from docker's credHelpers")
 	return cmd
 }
 
-func (a *App) dockerSetup(ctx context.Context, p *profile.Profile, host, path string) error {
+// runDockerSetup sets (or with Remove drops) credHelpers[HOST] = "entra" in docker's
+// config.json and HOST in the profile's registries.
+func runDockerSetup(ctx context.Context, opts *dockerSetupOptions) error {
+	host, err := opts.registryHost()
+	if err != nil {
+		return err
+	}
+	p, _, err := opts.App.loadNamedProfile(opts.ProfileFlag)
+	if err != nil {
+		return err
+	}
+	dir, err := dockercred.ConfigDir(opts.App.Getenv)
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(dir, "config.json")
+	if opts.Remove {
+		return opts.remove(ctx, p, host, path)
+	}
+	return opts.setup(ctx, p, host, path)
+}
+
+// registryHost is --registry (or the answer to its prompt) as docker names the registry.
+func (o *dockerSetupOptions) registryHost() (string, error) {
+	reg, err := o.IO.need(o.Registry, "registry", "Registry (login server, e.g. myregistry.azurecr.io)")
+	if err != nil {
+		return "", err
+	}
+	host, ok := dockercred.NormalizeServerURL(reg)
+	if !ok {
+		return "", usageErr("--registry %q is not a registry name like myregistry.azurecr.io or host:port (https only)", reg)
+	}
+	return host, nil
+}
+
+func (o *dockerSetupOptions) setup(ctx context.Context, p *profile.Profile, host, path string) error {
 	// docker's file is checked first: a malformed one stops the command before
 	// profiles.json changes.
 	dc, err := readDockerConfig(path)
@@ -200,22 +234,44 @@ func (a *App) dockerSetup(ctx context.Context, p *profile.Profile, host, path st
 	if err != nil {
 		return err
 	}
-	var movedFrom []string
-	st, err := a.profiles()
+	movedFrom, err := o.claimRegistry(ctx, p, host)
 	if err != nil {
 		return err
 	}
+	for _, other := range movedFrom {
+		fmt.Fprintf(o.IO.Err, "note: profile '%s' listed %s as well; removed it there, so that docker uses '%s'\n", other, host, p.Name)
+	}
+	if previous != "" && previous != dockercred.HelperName {
+		fmt.Fprintf(o.IO.Err, "note: credHelpers[%q] was %q; now %q\n", host, previous, dockercred.HelperName)
+	}
+	if err := dc.update(out); err != nil {
+		return err
+	}
+	if !helperOnPath(o.App.Getenv("PATH"), "docker-credential-entra") {
+		o.warn("warning: docker-credential-entra is not on PATH; docker runs it from there (install it beside entratool)")
+	}
+	fmt.Fprintf(o.IO.Out, "✓ docker will log in to %s with profile '%s' (credHelpers in %s)\n", host, p.Name, dc.path)
+	return nil
+}
+
+// claimRegistry lists host in p's registries and in no other profile's, since the
+// helper serves a registry with the first profile that lists it; it returns the
+// profiles host was taken from.
+func (o *dockerSetupOptions) claimRegistry(ctx context.Context, p *profile.Profile, host string) ([]string, error) {
+	st, err := o.App.profiles()
+	if err != nil {
+		return nil, err
+	}
+	var movedFrom []string
 	err = st.Update(ctx, func(c *profile.Config) error {
 		q, err := c.Existing(p.Name)
 		if err != nil {
 			return err
 		}
-		// The helper serves a registry with the first profile that lists it: only this
-		// one may list it from now on.
-		for _, o := range c.Profiles {
-			if o != nil && o != q && hasRegistry(o.Registries, host) {
-				o.Registries = withoutRegistry(o.Registries, host)
-				movedFrom = append(movedFrom, o.Name)
+		for _, other := range c.Profiles {
+			if other != nil && other != q && hasRegistry(other.Registries, host) {
+				other.Registries = withoutRegistry(other.Registries, host)
+				movedFrom = append(movedFrom, other.Name)
 			}
 		}
 		if !hasRegistry(q.Registries, host) {
@@ -223,28 +279,10 @@ func (a *App) dockerSetup(ctx context.Context, p *profile.Profile, host, path st
 		}
 		return nil
 	})
-	if err != nil {
-		return err
-	}
-	for _, o := range movedFrom {
-		fmt.Fprintf(a.Err, "note: profile '%s' listed %s as well; removed it there, so that docker uses '%s'\n", o, host, p.Name)
-	}
-	if previous != "" && previous != dockercred.HelperName {
-		fmt.Fprintf(a.Err, "note: credHelpers[%q] was %q; now %q\n", host, previous, dockercred.HelperName)
-	}
-	if !bytes.Equal(out, dc.data) {
-		if err := dc.write(out); err != nil {
-			return err
-		}
-	}
-	if !helperOnPath(a.Getenv("PATH"), "docker-credential-entra") {
-		a.warn("warning: docker-credential-entra is not on PATH; docker runs it from there (install it beside entratool)")
-	}
-	fmt.Fprintf(a.Out, "✓ docker will log in to %s with profile '%s' (credHelpers in %s)\n", host, p.Name, dc.path)
-	return nil
+	return movedFrom, err
 }
 
-func (a *App) dockerRemove(ctx context.Context, p *profile.Profile, host, path string) error {
+func (o *dockerSetupOptions) remove(ctx context.Context, p *profile.Profile, host, path string) error {
 	dc, err := readDockerConfig(path)
 	if err != nil {
 		return err
@@ -253,7 +291,7 @@ func (a *App) dockerRemove(ctx context.Context, p *profile.Profile, host, path s
 	if err != nil {
 		return err
 	}
-	st, err := a.profiles()
+	st, err := o.App.profiles()
 	if err != nil {
 		return err
 	}
@@ -266,21 +304,25 @@ func (a *App) dockerRemove(ctx context.Context, p *profile.Profile, host, path s
 		return err
 	}
 	if current != "" && current != dockercred.HelperName {
-		fmt.Fprintf(a.Err, "note: credHelpers[%q] is %q, not %q: left as it is\n", host, current, dockercred.HelperName)
+		fmt.Fprintf(o.IO.Err, "note: credHelpers[%q] is %q, not %q: left as it is\n", host, current, dockercred.HelperName)
 	}
-	if !bytes.Equal(out, dc.data) {
-		if err := dc.write(out); err != nil {
-			return err
-		}
+	if err := dc.update(out); err != nil {
+		return err
 	}
-	// This profile's refresh tokens for the registry are of no further use.
-	if pr, err := a.provider(p, true); err == nil {
-		_, _ = pr.Cache().DeleteMatching(func(k token.Key) bool {
-			return k.Kind == dockercred.CacheKind && k.OfApp(p) && dockercred.SameRegistry(k.Authority, host)
-		})
-	}
-	fmt.Fprintf(a.Out, "✓ docker no longer logs in to %s with profile '%s'\n", host, p.Name)
+	o.forgetRegistryTokens(p, host)
+	fmt.Fprintf(o.IO.Out, "✓ docker no longer logs in to %s with profile '%s'\n", host, p.Name)
 	return nil
+}
+
+// forgetRegistryTokens drops p's cached refresh tokens for host, of no further use.
+func (o *dockerSetupOptions) forgetRegistryTokens(p *profile.Profile, host string) {
+	pr, err := o.App.provider(p, true)
+	if err != nil {
+		return
+	}
+	_, _ = pr.Cache().DeleteMatching(func(k token.Key) bool {
+		return k.Kind == dockercred.CacheKind && k.OfApp(p) && dockercred.SameRegistry(k.Authority, host)
+	})
 }
 
 func hasRegistry(list []string, host string) bool {
@@ -331,6 +373,14 @@ func readDockerConfig(path string) (*dockerConfig, error) {
 	}
 	dc.data, dc.mode, dc.exists = data, fi.Mode().Perm(), true
 	return dc, nil
+}
+
+// update writes data unless it is what the file holds already.
+func (dc *dockerConfig) update(data []byte) error {
+	if bytes.Equal(data, dc.data) {
+		return nil
+	}
+	return dc.write(data)
 }
 
 func (dc *dockerConfig) write(data []byte) error {

@@ -71,6 +71,7 @@ type keyStoreEntryJSON struct {
 
 // keyStoreListOptions is `keystore list`'s command line.
 type keyStoreListOptions struct {
+	ProfileFlag             string // the global -p
 	Store, Location, Output string
 	Options                 []string
 	PINStdin                bool
@@ -90,7 +91,10 @@ func (a *App) keyStoreListCmd() *cobra.Command {
 			"      --store-option module=/usr/lib/softhsm/libsofthsm2.so --store-option tokenLabel=entra --pin-stdin\n" +
 			"  entratool keystore list -p hsm-profile -o json",
 		Args: noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return a.runKeyStoreList(cmd.Context(), o) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.ProfileFlag = a.profileName
+			return a.runKeyStoreList(cmd.Context(), o)
+		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Store, "store", "", "key store (plugin) name, e.g. pkcs11")
@@ -106,7 +110,7 @@ func (a *App) runKeyStoreList(ctx context.Context, o *keyStoreListOptions) error
 	if err := checkTableJSON(o.Output); err != nil {
 		return err
 	}
-	p, err := a.keyStoreListProfile(o.Store)
+	p, err := a.keyStoreListProfile(o.ProfileFlag, o.Store)
 	if err != nil {
 		return err
 	}
@@ -128,12 +132,12 @@ func (a *App) runKeyStoreList(ctx context.Context, o *keyStoreListOptions) error
 
 // keyStoreListProfile is the key-store profile -p names when no --store is given (nil
 // with --store).
-func (a *App) keyStoreListProfile(store string) (*profile.Profile, error) {
+func (a *App) keyStoreListProfile(profileFlag, store string) (*profile.Profile, error) {
 	switch {
-	case store == "" && a.profileName == "":
+	case store == "" && profileFlag == "":
 		return nil, usageErr("give --store NAME (e.g. pkcs11) with its --store-option values, or -p PROFILE of a key-store profile")
 	case store == "":
-		p, _, err := a.loadProfile()
+		p, _, err := a.loadNamedProfile(profileFlag)
 		if err != nil {
 			return nil, err
 		}

@@ -19,14 +19,14 @@ import (
 // debug log and, for an interactive request, prompts go to s.Err.
 func ServeToken(ctx context.Context, s Streams, getenv func(string) string, r launch.Request) launch.Response {
 	var warnings []string
-	a := &App{Streams: s, Getenv: getenv, Now: time.Now, profileName: r.Profile, debug: r.Debug || launch.DebugEnabled(getenv)}
+	a := &App{Streams: s, Getenv: getenv, Now: time.Now, debug: r.Debug || launch.DebugEnabled(getenv)}
 	a.InTTY = s.InTTY && r.Interactive
 	a.onWarn = func(msg string) { warnings = append(warnings, strings.TrimPrefix(msg, "warning: ")) }
 	if a.debug {
 		a.logger = slog.New(slog.NewTextHandler(a.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	f := launch.NewGetToken()
-	f.Scope = r.Scope
+	f.Profile, f.Scope = r.Profile, r.Scope
 	if r.Timeout > 0 {
 		f.Timeout = r.Timeout
 	}

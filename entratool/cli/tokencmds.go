@@ -114,9 +114,10 @@ func (a *App) promptAndOfferToStore(ctx context.Context, p *profile.Profile, kin
 	return v, nil
 }
 
-// fetchToken resolves the profile and returns a token for the flags.
+// fetchToken resolves f.Profile (else ENTRATOOL_PROFILE, else the default) and returns
+// a token for the flags.
 func (a *App) fetchToken(ctx context.Context, f *tokenFlags) (*token.Token, *profile.Profile, error) {
-	p, _, err := a.loadProfile()
+	p, _, err := a.loadNamedProfile(f.Profile)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -150,6 +151,7 @@ func (a *App) getTokenCmd() *cobra.Command {
 			if err := f.Validate(); err != nil {
 				return usageErr("%v", err)
 			}
+			f.Profile = a.profileName
 			t, p, err := a.fetchToken(cmd.Context(), &f)
 			if err != nil {
 				return err
@@ -170,60 +172,89 @@ func writeJSON(w io.Writer, v any) error { return output.WriteJSON(w, v) }
 // tokenVars are the variables env and exec set.
 func tokenVars(t *token.Token, p *profile.Profile) []envexport.Var { return output.Vars(t, p) }
 
-func (a *App) envCmd() *cobra.Command {
-	var f tokenFlags
-	var shell string
+// envOptions are the inputs of env. The profile is the App's -p, as for get-token
+// (fetchToken).
+type envOptions struct {
+	configEnv
+	Token launch.GetToken // -p, --scope, --timeout, --force-refresh
+	Shell string          // --shell: the syntax of the exports
+}
+
+func newEnvCmd(a *App, runF func(context.Context, *envOptions) error) *cobra.Command {
+	opts := &envOptions{}
 	cmd := &cobra.Command{
 		Use:   "env",
 		Short: "Print shell exports of a token and the profile's ids",
 		Long:  "Print exports of ENTRA_ACCESS_TOKEN, ENTRA_TOKEN_EXPIRES_ON, AZURE_TENANT_ID and AZURE_CLIENT_ID, quoted for the shell:\n  eval \"$(entratool env)\"                        # sh, bash, zsh\n  entratool env --shell fish | source\n  entratool env --shell powershell | Invoke-Expression\n  entratool env --shell github >> \"$GITHUB_ENV\"",
 		Args:  noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if _, err := envexport.Format(shell, nil); err != nil {
-				return usageErr("%v", err)
-			}
-			t, p, err := a.fetchToken(cmd.Context(), &f)
-			if err != nil {
-				return err
-			}
-			s, err := envexport.Format(shell, tokenVars(t, p))
-			if err != nil {
-				return err
-			}
-			_, err = fmt.Fprint(a.Out, s)
-			return err
-		},
+		RunE:  runE(a, opts, &opts.configEnv, func(*cobra.Command, []string) { opts.Token.Profile = a.profileName }, runF, runEnv),
 	}
-	bindTokenFlags(cmd, &f, "scope", "timeout", "force-refresh")
-	cmd.Flags().StringVar(&shell, "shell", "sh", "sh, bash, zsh, fish, powershell, cmd, dotenv or github")
+	bindTokenFlags(cmd, &opts.Token, "scope", "timeout", "force-refresh")
+	cmd.Flags().StringVar(&opts.Shell, "shell", "sh", "sh, bash, zsh, fish, powershell, cmd, dotenv or github")
 	return cmd
 }
 
-func (a *App) execCmd() *cobra.Command {
-	var f tokenFlags
-	var passSecretEnv bool
+// runEnv prints the token variables as exports for the shell.
+func runEnv(ctx context.Context, opts *envOptions) error {
+	if _, err := envexport.Format(opts.Shell, nil); err != nil {
+		return usageErr("%v", err)
+	}
+	t, p, err := opts.App.fetchToken(ctx, &opts.Token)
+	if err != nil {
+		return err
+	}
+	s, err := envexport.Format(opts.Shell, tokenVars(t, p))
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprint(opts.IO.Out, s)
+	return err
+}
+
+// execOptions are the inputs of exec. The profile is the App's -p, as for get-token
+// (fetchToken).
+type execOptions struct {
+	configEnv
+	Token         launch.GetToken // -p, --scope, --timeout, --force-refresh
+	PassSecretEnv bool            // --pass-secret-env
+	Args          []string        // CMD [ARGS...]
+	Environ       []string        // the environment the command inherits (os.Environ())
+}
+
+func newExecCmd(a *App, runF func(context.Context, *execOptions) error) *cobra.Command {
+	opts := &execOptions{}
 	cmd := &cobra.Command{
 		Use:   "exec [flags] -- CMD [ARGS...]",
 		Short: "Run a command with the token variables set",
 		Long:  "Run CMD with ENTRA_ACCESS_TOKEN, ENTRA_TOKEN_EXPIRES_ON, AZURE_TENANT_ID and AZURE_CLIENT_ID set. Its exit code is entratool's; SIGINT and SIGTERM are passed on to it.",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return usageErr("exec needs a command: entratool exec -- CMD [ARGS...]")
-			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			t, p, err := a.fetchToken(cmd.Context(), &f)
-			if err != nil {
-				return err
-			}
-			return a.runChild(args, childEnv(os.Environ(), passSecretEnv), tokenVars(t, p))
-		},
+		Args:  func(_ *cobra.Command, args []string) error { return execNeedsCommand(args) },
+		RunE: runE(a, opts, &opts.configEnv, func(_ *cobra.Command, args []string) {
+			opts.Token.Profile, opts.Args, opts.Environ = a.profileName, args, os.Environ()
+		}, runF, runExec),
 	}
 	cmd.Flags().SetInterspersed(false)
-	bindTokenFlags(cmd, &f, "scope", "timeout", "force-refresh")
-	cmd.Flags().BoolVar(&passSecretEnv, "pass-secret-env", false, "also pass ENTRATOOL_CERT_PASSWORD and ENTRATOOL_CLIENT_SECRET to the command (by default it gets the token, not the secrets)")
+	bindTokenFlags(cmd, &opts.Token, "scope", "timeout", "force-refresh")
+	cmd.Flags().BoolVar(&opts.PassSecretEnv, "pass-secret-env", false, "also pass ENTRATOOL_CERT_PASSWORD and ENTRATOOL_CLIENT_SECRET to the command (by default it gets the token, not the secrets)")
 	return cmd
+}
+
+func execNeedsCommand(args []string) error {
+	if len(args) == 0 {
+		return usageErr("exec needs a command: entratool exec -- CMD [ARGS...]")
+	}
+	return nil
+}
+
+// runExec runs the command with the token variables set; its exit code is the run's.
+func runExec(ctx context.Context, opts *execOptions) error {
+	if err := execNeedsCommand(opts.Args); err != nil {
+		return err
+	}
+	t, p, err := opts.App.fetchToken(ctx, &opts.Token)
+	if err != nil {
+		return err
+	}
+	return runChild(opts.IO, opts.Args, childEnv(opts.Environ, opts.PassSecretEnv), tokenVars(t, p))
 }
 
 // childEnv is the environment exec gives its command: the child needs the token, not
@@ -243,15 +274,15 @@ func childEnv(environ []string, passSecrets bool) []string {
 	return env
 }
 
-// runChild runs argv with env plus extra variables, forwarding SIGINT/SIGTERM, and
-// returns an exitError carrying the child's exit code.
-func (a *App) runChild(argv []string, env []string, vars []envexport.Var) error {
+// runChild runs argv on streams with env plus extra variables, forwarding
+// SIGINT/SIGTERM, and returns an exitError carrying the child's exit code.
+func runChild(streams *cmdIO, argv []string, env []string, vars []envexport.Var) error {
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
 		return withCode(127, fmt.Errorf("%s: command not found", argv[0]))
 	}
 	c := exec.Command(path, argv[1:]...)
-	c.Stdin, c.Stdout, c.Stderr = a.In, a.Out, a.Err
+	c.Stdin, c.Stdout, c.Stderr = streams.In, streams.Out, streams.Err
 	c.Env = env
 	for _, v := range vars {
 		c.Env = append(c.Env, v.Name+"="+v.Value)
@@ -263,18 +294,26 @@ func (a *App) runChild(argv []string, env []string, vars []envexport.Var) error 
 		return withCode(126, fmt.Errorf("%s: %w", argv[0], err))
 	}
 	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case s := <-sigs:
-				_ = c.Process.Signal(s)
-			case <-done:
-				return
-			}
-		}
-	}()
+	go forwardSignals(c.Process, sigs, done)
 	err = c.Wait()
 	close(done)
+	return childExit(err)
+}
+
+// forwardSignals passes the signals on sigs to p until done is closed.
+func forwardSignals(p *os.Process, sigs <-chan os.Signal, done <-chan struct{}) {
+	for {
+		select {
+		case s := <-sigs:
+			_ = p.Signal(s)
+		case <-done:
+			return
+		}
+	}
+}
+
+// childExit is the child's end as entratool's: its exit code, 128+N for a signal N.
+func childExit(err error) error {
 	if err == nil {
 		return nil
 	}
