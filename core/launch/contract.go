@@ -7,8 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -220,19 +218,17 @@ const graceAfterTimeout = 5 * time.Second
 // its answer comes back typed. A failure is an *ExitError with the engine's message and
 // exit code, or an error naming what went wrong with the engine itself.
 func Token(ctx context.Context, r Request, stderr io.Writer) (Result, error) {
-	engine, err := Engine()
+	ctx, cancel := context.WithTimeout(ctx, r.bound()+graceAfterTimeout)
+	defer cancel()
+	stdin := []byte{}
+	if r.Interactive {
+		stdin = nil // the user's terminal, handed over by kubectl
+	}
+	cmd, err := engineCommand(ctx, EntryToken, []string{EncodeRequest(r)}, stdin)
 	if err != nil {
 		return Result{}, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, r.bound()+graceAfterTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, engine, AsFlag+EntryToken, EncodeRequest(r))
 	cmd.WaitDelay = time.Second // a grandchild holding the pipes must not hold the front
-	if r.Interactive {
-		cmd.Stdin = os.Stdin // the user's terminal, handed over by kubectl
-	} else {
-		cmd.Stdin = bytes.NewReader(nil)
-	}
 	var out bytes.Buffer
 	cmd.Stdout = &limitedWriter{w: &out, n: maxResponse}
 	cmd.Stderr = stderr

@@ -7,6 +7,7 @@ package launch
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -59,16 +60,10 @@ func Engine() (string, error) {
 // front already read; nil means the process's own stdin) and passing its stdout,
 // stderr and exit code through. program names the front in its own messages.
 func Delegate(program, entry string, args []string, stdin []byte, stdout, stderr io.Writer) int {
-	engine, err := Engine()
+	cmd, err := engineCommand(context.Background(), entry, args, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", program, err)
 		return 1
-	}
-	cmd := exec.Command(engine, append([]string{AsFlag + entry}, args...)...)
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	} else {
-		cmd.Stdin = os.Stdin
 	}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	err = cmd.Run()
@@ -85,4 +80,21 @@ func Delegate(program, entry string, args []string, stdin []byte, stdout, stderr
 		fmt.Fprintf(stderr, "%s: run %s: %v\n", program, EngineName, err)
 		return 1
 	}
+}
+
+// engineCommand is the engine run at entry point entry with args. Its stdin is the
+// given bytes ([]byte{} for none: it then sees no terminal and never prompts), or the
+// process's own stdin when stdin is nil.
+func engineCommand(ctx context.Context, entry string, args []string, stdin []byte) (*exec.Cmd, error) {
+	engine, err := Engine()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, engine, append([]string{AsFlag + entry}, args...)...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	} else {
+		cmd.Stdin = os.Stdin
+	}
+	return cmd, nil
 }
