@@ -97,11 +97,27 @@ func Run(ctx context.Context, s Streams, args []string, getenv func(string) stri
 		// can neither forge lines nor drive the terminal.
 		fmt.Fprintf(s.Err, "entratool: %s\n", termtext.Escape(oneLine(msg)))
 	}
+	a.debugIDs("entratool", err)
+	return code
+}
+
+// startDebug turns the debug log on when --debug or ENTRATOOL_DEBUG asks for it.
+func (a *App) startDebug() {
+	if launch.DebugEnabled(a.Getenv) {
+		a.debug = true
+	}
+	if a.debug {
+		a.logger = slog.New(slog.NewTextHandler(a.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+}
+
+// debugIDs prints, with the debug log on, the request and correlation ids of an Entra
+// ID error: what Microsoft support asks for.
+func (a *App) debugIDs(program string, err error) {
 	var ent *token.EntraError
 	if a.debug && errors.As(err, &ent) {
-		fmt.Fprintf(s.Err, "entratool: debug: %s\n", ent.DebugIDs())
+		fmt.Fprintf(a.Err, "%s: debug: %s\n", termtext.Escape(program), ent.DebugIDs())
 	}
-	return code
 }
 
 // exitCode is the exit code err ends entratool with (SPEC §4).
@@ -136,19 +152,12 @@ func isCobraUsageError(err error) bool {
 
 func (a *App) rootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:           "entratool",
-		Short:         "Entra ID tokens for service principals with X.509 certificates",
-		Long:          "entratool gets Microsoft Entra ID access tokens for a service principal authenticated with an X.509 certificate (or a client secret), for people, scripts, and the git, kubectl, docker and az helpers.",
-		SilenceUsage:  true,
-		SilenceErrors: true,
-		PersistentPreRun: func(cmd *cobra.Command, args []string) {
-			if launch.DebugEnabled(a.Getenv) {
-				a.debug = true
-			}
-			if a.debug {
-				a.logger = slog.New(slog.NewTextHandler(a.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			}
-		},
+		Use:              "entratool",
+		Short:            "Entra ID tokens for service principals with X.509 certificates",
+		Long:             "entratool gets Microsoft Entra ID access tokens for a service principal authenticated with an X.509 certificate (or a client secret), for people, scripts, and the git, kubectl, docker and az helpers.",
+		SilenceUsage:     true,
+		SilenceErrors:    true,
+		PersistentPreRun: func(cmd *cobra.Command, args []string) { a.startDebug() },
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error { return usageErr("%v", err) })
 	// --profile and --debug as launch.GetTokenFlags defines them for the fast path too.

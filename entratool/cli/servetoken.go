@@ -2,15 +2,10 @@ package cli
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/entratool/entratool/core/launch"
-	"github.com/entratool/entratool/core/termtext"
-	"github.com/entratool/entratool/core/token"
 )
 
 // ServeToken is the engine's token entry point (launch.EntryToken): the work of
@@ -19,12 +14,10 @@ import (
 // debug log and, for an interactive request, prompts go to s.Err.
 func ServeToken(ctx context.Context, s Streams, getenv func(string) string, r launch.Request) launch.Response {
 	var warnings []string
-	a := &App{Streams: s, Getenv: getenv, Now: time.Now, debug: r.Debug || launch.DebugEnabled(getenv)}
+	a := &App{Streams: s, Getenv: getenv, Now: time.Now, debug: r.Debug}
 	a.InTTY = s.InTTY && r.Interactive
 	a.onWarn = func(msg string) { warnings = append(warnings, strings.TrimPrefix(msg, "warning: ")) }
-	if a.debug {
-		a.logger = slog.New(slog.NewTextHandler(a.Err, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
+	a.startDebug()
 	f := launch.NewGetToken()
 	f.Profile, f.Scope = r.Profile, r.Scope
 	if r.Timeout > 0 {
@@ -32,10 +25,7 @@ func ServeToken(ctx context.Context, s Streams, getenv func(string) string, r la
 	}
 	t, _, err := a.fetchToken(ctx, &f)
 	if err != nil {
-		var ent *token.EntraError
-		if a.debug && errors.As(err, &ent) {
-			fmt.Fprintf(a.Err, "%s: debug: %s\n", termtext.Escape(r.Program), ent.DebugIDs())
-		}
+		a.debugIDs(r.Program, err)
 		return launch.Response{Error: &launch.ErrorJSON{Message: oneLine(err.Error()), Code: max(exitCode(err), ExitFailure)}}
 	}
 	j := launch.NewTokenJSON(t)
