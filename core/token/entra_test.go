@@ -1,19 +1,14 @@
 package token
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"github.com/entratool/entratool/internal/testkit"
-	"io"
-	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
-	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 
 	"github.com/entratool/entratool/core/tokencache"
 	"github.com/entratool/entratool/emulator"
@@ -93,9 +88,7 @@ func TestEntraSourceHoldsTheAuthorityToSPEC12(t *testing.T) {
 // Entra's words reach the terminal with their control characters escaped.
 func TestMapErrorEscapesServerText(t *testing.T) {
 	body := `{"error":"invalid_client\u001b[2J","error_description":"AADSTS700016: Application \u001b]0;owned\u0007 \u202eevil\u0085 not found.\r\nentratool: forged line","error_codes":[700016],"trace_id":"t\u001b[31m","correlation_id":"c\u202e"}`
-	u, _ := url.Parse("https://login.example/t/oauth2/v2.0/token")
-	resp := &http.Response{StatusCode: 400, Header: http.Header{"X-Ms-Request-Id": {"rid"}}, Body: io.NopCloser(bytes.NewReader([]byte(body)))}
-	err := mapError(msalerrors.CallErr{Req: &http.Request{URL: u}, Resp: resp, Err: errors.New("x")}, "t", "c")
+	err := mapEntraAnswer(400, body)
 	var ee *EntraError
 	if !errors.As(err, &ee) {
 		t.Fatalf("not an EntraError: %v", err)

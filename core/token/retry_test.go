@@ -98,9 +98,7 @@ func TestParseRetryAfter(t *testing.T) {
 
 func TestMapErrorEntraShape(t *testing.T) {
 	body := `{"error":"invalid_client","error_description":"AADSTS700027: Client assertion contains an invalid signature. [Reason - The key was not found.]\r\nTrace ID: abc\r\nCorrelation ID: def\r\nTimestamp: 2026-01-01 00:00:00Z","error_codes":[700027],"trace_id":"abc","correlation_id":"def"}`
-	u, _ := url.Parse("https://login.example/t/oauth2/v2.0/token")
-	resp := &http.Response{StatusCode: 401, Header: http.Header{"X-Ms-Request-Id": {"rid"}}, Body: io.NopCloser(bytes.NewReader([]byte(body)))}
-	err := mapError(msalerrors.CallErr{Req: &http.Request{URL: u}, Resp: resp, Err: errors.New("x")}, "t", "c")
+	err := mapEntraAnswer(401, body)
 	var ee *EntraError
 	if !errors.As(err, &ee) {
 		t.Fatalf("not an EntraError: %v", err)
@@ -113,8 +111,7 @@ func TestMapErrorEntraShape(t *testing.T) {
 		t.Fatalf("message %q", msg)
 	}
 	// Non-JSON body (a proxy's HTML page) still gives one line with the status.
-	resp2 := &http.Response{StatusCode: 502, Header: http.Header{}, Body: io.NopCloser(strings.NewReader("<html>bad gateway</html>"))}
-	err = mapError(msalerrors.CallErr{Req: &http.Request{URL: u}, Resp: resp2, Err: errors.New("x")}, "t", "c")
+	err = mapEntraAnswer(502, "<html>bad gateway</html>")
 	if !errors.As(err, &ee) || ee.Status != 502 || !strings.Contains(err.Error(), "HTTP 502") {
 		t.Fatalf("err = %v", err)
 	}
@@ -130,4 +127,12 @@ func TestRetryAfterClassifiesByValueNotText(t *testing.T) {
 	if _, ok := retryAfter(errors.New(`plugin exited during Sign (it said: "unexpected EOF")`)); ok {
 		t.Fatal("an error merely mentioning EOF was retried")
 	}
+}
+
+// mapEntraAnswer is mapError of a token endpoint's answer with status and body, and
+// request id "rid", for tenant "t" and client "c".
+func mapEntraAnswer(status int, body string) error {
+	u, _ := url.Parse("https://login.example/t/oauth2/v2.0/token")
+	resp := &http.Response{StatusCode: status, Header: http.Header{"X-Ms-Request-Id": {"rid"}}, Body: io.NopCloser(bytes.NewReader([]byte(body)))}
+	return mapError(msalerrors.CallErr{Req: &http.Request{URL: u}, Resp: resp, Err: errors.New("x")}, "t", "c")
 }
