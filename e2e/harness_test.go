@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
-	"github.com/entratool/entratool/internal/testkit"
 	"io"
 	"net/http"
 	"os"
@@ -27,6 +26,7 @@ import (
 	"github.com/entratool/entratool/core/secret"
 	"github.com/entratool/entratool/emulator"
 	"github.com/entratool/entratool/internal/testbin"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 // binDir holds the binaries of this run (internal/testbin: built once per `go test`,

@@ -10,7 +10,6 @@ import (
 	"crypto/x509/pkix"
 	"encoding/base64"
 	"encoding/json"
-	"github.com/entratool/entratool/internal/testkit"
 	"io"
 	"math/big"
 	"net/http"
@@ -22,6 +21,8 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 const (

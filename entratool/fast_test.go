@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/entratool/entratool/internal/testkit"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/tokencache"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 // fastHome makes a home with one secret-based profile and a cached token for it.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"github.com/entratool/entratool/internal/testkit"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,6 +16,7 @@ import (
 	"github.com/entratool/entratool/core/secret"
 	"github.com/entratool/entratool/core/token"
 	"github.com/entratool/entratool/emulator"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 // These tests drive the front end in-process. A cache hit is answered here; a miss is

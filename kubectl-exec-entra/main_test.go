@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/entratool/entratool/internal/testkit"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/tokencache"
 	"github.com/entratool/entratool/helpers/execcred"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 // TestCacheHitAnswersWithoutEngine fills the shared cache as the engine would and checks

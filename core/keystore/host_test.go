@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"github.com/entratool/entratool/internal/testkit"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -20,6 +19,7 @@ import (
 	"github.com/entratool/entratool/core/cert"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/internal/testbin"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 // fakePlugin is the test plugin, built once per run by internal/testbin.

@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"github.com/entratool/entratool/internal/testkit"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/entratool/entratool/core/cert"
 	pb "github.com/entratool/entratool/core/keystore/keystorepb"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 // memStore is an in-memory Store: one certificate and its key, a PIN.

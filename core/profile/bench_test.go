@@ -3,8 +3,9 @@ package profile
 import (
 	"context"
 	"fmt"
-	"github.com/entratool/entratool/internal/testkit"
 	"testing"
+
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 func BenchmarkLoadAndResolve(b *testing.B) {

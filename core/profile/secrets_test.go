@@ -3,10 +3,11 @@ package profile
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/entratool/entratool/internal/testkit"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 func TestIsSecretKey(t *testing.T) {

@@ -3,7 +3,6 @@ package token
 import (
 	"context"
 	"errors"
-	"github.com/entratool/entratool/internal/testkit"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/entratool/entratool/core/tokencache"
 	"github.com/entratool/entratool/emulator"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 // EntraSource checks what the authority said before anything is cached or printed:

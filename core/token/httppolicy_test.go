@@ -6,7 +6,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"github.com/entratool/entratool/internal/testkit"
 	"io"
 	"log"
 	"net"
@@ -23,6 +22,7 @@ import (
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
 	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 // msalWrapped wraps a transport error the way net/http and MSAL Go v1.10 do on the

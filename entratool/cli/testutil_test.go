@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/entratool/entratool/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/entratool/entratool/core/cert"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 // Values of the seed's examples.

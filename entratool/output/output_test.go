@@ -2,13 +2,13 @@ package output
 
 import (
 	"bytes"
-	"github.com/entratool/entratool/internal/testkit"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/tokencache"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 func testProfile() *profile.Profile {

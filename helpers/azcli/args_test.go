@@ -2,10 +2,11 @@ package azcli
 
 import (
 	"errors"
-	"github.com/entratool/entratool/internal/testkit"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 const (

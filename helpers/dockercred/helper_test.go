@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/entratool/entratool/internal/testkit"
 	"net/http"
 	"net/url"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/entratool/entratool/emulator"
 	"github.com/entratool/entratool/helpers/dockercred/acr"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 const (

@@ -5,10 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/entratool/entratool/internal/testkit"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 const testClientID = testkit.ClientID

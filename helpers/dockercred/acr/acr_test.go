@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"github.com/entratool/entratool/internal/testkit"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/entratool/entratool/emulator"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 const (
