@@ -104,19 +104,22 @@ type ErrorJSON struct {
 	Code    int    `json:"code"`
 }
 
-// ExitError is a failure with the exit code its process ends with. Message "" means it
-// was already shown (the engine wrote to the user's stderr itself).
+// ExitError is a failure with the exit code its process ends with: the one exit-code
+// error of the fronts, the engine and the CLI. Err nil means it was already reported (a
+// child wrote to the user's stderr itself); its text is then empty.
 type ExitError struct {
-	Code    int
-	Message string
+	Code int
+	Err  error
 }
 
 func (e *ExitError) Error() string {
-	if e.Message == "" {
-		return fmt.Sprintf("failed with exit code %d", e.Code)
+	if e.Err == nil {
+		return ""
 	}
-	return e.Message
+	return e.Err.Error()
 }
+
+func (e *ExitError) Unwrap() error { return e.Err }
 
 // ExitCode is err's exit code: an ExitError's (at least 1), else 1; 0 for nil.
 func ExitCode(err error) int {
@@ -136,7 +139,7 @@ func ExitCode(err error) int {
 // shown; it returns err's exit code.
 func Report(w io.Writer, program string, err error) int {
 	var ee *ExitError
-	if !errors.As(err, &ee) || ee.Message != "" {
+	if !errors.As(err, &ee) || ee.Err != nil {
 		fmt.Fprintf(w, "%s: %s\n", program, termtext.Escape(strings.Join(strings.Fields(err.Error()), " ")))
 	}
 	return ExitCode(err)
@@ -187,9 +190,9 @@ func DecodeResponse(b []byte, now time.Time) (Result, error) {
 	switch {
 	case r.Error != nil && r.Token == nil:
 		if r.Error.Message == "" {
-			return Result{}, &ExitError{Code: max(r.Error.Code, 1), Message: EngineName + " failed without saying why"}
+			return Result{}, &ExitError{Code: max(r.Error.Code, 1), Err: errors.New(EngineName + " failed without saying why")}
 		}
-		return Result{}, &ExitError{Code: max(r.Error.Code, 1), Message: r.Error.Message}
+		return Result{}, &ExitError{Code: max(r.Error.Code, 1), Err: errors.New(r.Error.Message)}
 	case r.Token != nil && r.Error == nil:
 		if r.Token.ExpiresOnTS <= 0 {
 			return Result{}, fmt.Errorf("%s answered a token without an expiry", EngineName)

@@ -67,7 +67,7 @@ func TestDecodeResponse(t *testing.T) {
 	}
 	_, err = DecodeResponse([]byte(`{"v":1,"error":{"message":"bad scope","code":2}}`), now)
 	var ee *ExitError
-	if !errors.As(err, &ee) || ee.Code != 2 || ee.Message != "bad scope" || ExitCode(err) != 2 {
+	if !errors.As(err, &ee) || ee.Code != 2 || ee.Error() != "bad scope" || ExitCode(err) != 2 {
 		t.Fatalf("error: %#v", err)
 	}
 	_, err = DecodeResponse([]byte(`{"v":1,"error":{"code":0}}`), now)
@@ -78,7 +78,7 @@ func TestDecodeResponse(t *testing.T) {
 
 func TestReport(t *testing.T) {
 	var b bytes.Buffer
-	if code := Report(&b, "git-credential-entra", &ExitError{Code: 3, Message: "a\nb \x1b[31m"}); code != 3 || b.String() != "git-credential-entra: a b \\x1b[31m\n" {
+	if code := Report(&b, "git-credential-entra", &ExitError{Code: 3, Err: errors.New("a\nb \x1b[31m")}); code != 3 || b.String() != "git-credential-entra: a b \\x1b[31m\n" {
 		t.Fatalf("%d %q", code, b.String())
 	}
 	b.Reset()

@@ -57,26 +57,14 @@ const (
 	ExitUsage   = 2
 )
 
-// exitError carries an exit code other than 1.
-type exitError struct {
-	code int
-	err  error
-}
-
-func (e *exitError) Error() string { return e.err.Error() }
-func (e *exitError) Unwrap() error { return e.err }
-
 // usageErr makes a usage error (exit 2).
 func usageErr(format string, args ...any) error {
-	return &exitError{code: ExitUsage, err: fmt.Errorf(format, args...)}
+	return &launch.ExitError{Code: ExitUsage, Err: fmt.Errorf(format, args...)}
 }
 
-// withCode wraps err with an exit code; code 0 with a nil error is success.
+// withCode wraps err with an exit code; a nil err says nothing more (code 0 is success).
 func withCode(code int, err error) error {
-	if err == nil {
-		err = errors.New("")
-	}
-	return &exitError{code: code, err: err}
+	return &launch.ExitError{Code: code, Err: err}
 }
 
 // Run executes entratool with args and returns the process exit code.
@@ -122,12 +110,12 @@ func (a *App) debugIDs(program string, err error) {
 
 // exitCode is the exit code err ends entratool with (SPEC §4).
 func exitCode(err error) int {
-	var ee *exitError
+	var ee *launch.ExitError
 	switch {
 	case err == nil:
 		return ExitOK
 	case errors.As(err, &ee):
-		return ee.code
+		return ee.Code
 	case isCobraUsageError(err):
 		return ExitUsage
 	}

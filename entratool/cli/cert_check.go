@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/entratool/entratool/core/cert"
+	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/termtext"
 )
 
@@ -79,7 +80,7 @@ func (o *certCheckOptions) targets() ([]certTarget, error) {
 	if !o.All {
 		t, err := o.target()
 		if err != nil {
-			var ee *exitError
+			var ee *launch.ExitError
 			if errors.As(err, &ee) {
 				return nil, err
 			}

@@ -22,8 +22,8 @@ import (
 // wantExit fails the test unless err carries exit code code.
 func wantExit(t *testing.T, err error, code int) {
 	t.Helper()
-	var ee *exitError
-	if !errors.As(err, &ee) || ee.code != code {
+	var ee *launch.ExitError
+	if !errors.As(err, &ee) || ee.Code != code {
 		t.Fatalf("err = %v, want exit code %d", err, code)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/entratool/entratool/core/cert"
+	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
 )
@@ -49,7 +50,7 @@ func (o *editOptions) editMenu(e *editor) error {
 			return nil
 		}
 		if err := o.menuItem(e, choice); err != nil {
-			var ee *exitError
+			var ee *launch.ExitError
 			if errors.As(err, &ee) || errors.Is(err, errNoAnswer) {
 				return fmt.Errorf("%w; no changes saved", err)
 			}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
 )
@@ -29,8 +30,8 @@ func (e *testEnv) runEnv(stdin string, canPrompt bool) (configEnv, *bytes.Buffer
 
 func wantUsage(t *testing.T, err error, text string) {
 	t.Helper()
-	var ee *exitError
-	if !errors.As(err, &ee) || ee.code != ExitUsage || !strings.Contains(err.Error(), text) {
+	var ee *launch.ExitError
+	if !errors.As(err, &ee) || ee.Code != ExitUsage || !strings.Contains(err.Error(), text) {
 		t.Fatalf("err = %v, want a usage error containing %q", err, text)
 	}
 }

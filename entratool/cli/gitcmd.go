@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/helpers/gitcred"
 )
@@ -114,7 +115,7 @@ func (a *App) runGitRemove(ctx context.Context, g *gitcred.GitConfig, p *profile
 func gitErr(err error) error {
 	var ue *gitcred.UsageError
 	if errors.As(err, &ue) {
-		return &exitError{code: ExitUsage, err: err}
+		return &launch.ExitError{Code: ExitUsage, Err: err}
 	}
 	return err
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/helpers/execcred"
 	"github.com/entratool/entratool/helpers/execcred/kubeconfig"
 )
@@ -91,7 +92,7 @@ func (a *App) runKubeConvert(ctx context.Context, o *kubeOptions) error {
 func kubeErr(err error) error {
 	var ue *kubeconfig.UsageError
 	if errors.As(err, &ue) {
-		return &exitError{code: ExitUsage, err: err}
+		return &launch.ExitError{Code: ExitUsage, Err: err}
 	}
 	return err
 }

@@ -275,7 +275,7 @@ func childEnv(environ []string, passSecrets bool) []string {
 }
 
 // runChild runs argv on streams with env plus extra variables, forwarding
-// SIGINT/SIGTERM, and returns an exitError carrying the child's exit code.
+// SIGINT/SIGTERM, and returns a launch.ExitError carrying the child's exit code.
 func runChild(streams *cmdIO, argv []string, env []string, vars []envexport.Var) error {
 	path, err := exec.LookPath(argv[0])
 	if err != nil {
@@ -323,7 +323,7 @@ func childExit(err error) error {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 			code = 128 + int(ws.Signal())
 		}
-		return &exitError{code: code, err: errors.New("")}
+		return &launch.ExitError{Code: code}
 	}
 	return err
 }

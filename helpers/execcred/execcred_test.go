@@ -317,7 +317,7 @@ func TestRun(t *testing.T) {
 	})
 	t.Run("engine error: its exit code, its message on one line", func(t *testing.T) {
 		for _, c := range []int{1, 2, 0} {
-			code, out, errOut := runPlugin(t, &recordingSource{err: &launch.ExitError{Code: c, Message: "no profile 'x'"}}, "", false)
+			code, out, errOut := runPlugin(t, &recordingSource{err: &launch.ExitError{Code: c, Err: errors.New("no profile 'x'")}}, "", false)
 			if code != max(c, 1) || out != "" || errOut != "kubectl-exec-entra: no profile 'x'\n" {
 				t.Errorf("engine exit %d: exit %d, stdout %q, stderr %q", c, code, out, errOut)
 			}
