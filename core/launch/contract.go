@@ -140,7 +140,7 @@ func ExitCode(err error) int {
 func Report(w io.Writer, program string, err error) int {
 	var ee *ExitError
 	if !errors.As(err, &ee) || ee.Err != nil {
-		fmt.Fprintf(w, "%s: %s\n", program, termtext.Escape(strings.Join(strings.Fields(err.Error()), " ")))
+		fmt.Fprintf(w, "%s: %s\n", program, termtext.Line(err.Error()))
 	}
 	return ExitCode(err)
 }

@@ -8,6 +8,7 @@ package termtext
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -62,6 +63,11 @@ func firstUnsafe(s string) int {
 	}
 	return -1
 }
+
+// Line is s as one line for a terminal: every run of white space (line breaks
+// included) one space, the ends trimmed, then Escape. It is how an error message is
+// printed, however many lines the server or certificate put in it.
+func Line(s string) string { return Escape(strings.Join(strings.Fields(s), " ")) }
 
 // NeedsEscape reports whether r must not reach a terminal as itself: C0 controls, DEL,
 // C1 controls (U+0080–U+009F: a terminal may read U+009B as CSI), the bidi embeddings,

@@ -109,3 +109,17 @@ func FuzzEscape(f *testing.F) {
 		}
 	})
 }
+
+func TestLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"":                                "",
+		"  one  ":                         "one",
+		"a\nb\r\n\tc":                     "a b c",
+		"AADSTS1: x\r\nentratool: forged": "AADSTS1: x entratool: forged",
+		"CN=a\x1b[31m\u202e":              `CN=a\x1b[31m\u202e`,
+	} {
+		if got := Line(in); got != want {
+			t.Errorf("Line(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -83,7 +83,7 @@ func Run(ctx context.Context, s Streams, args []string, getenv func(string) stri
 	if msg := err.Error(); msg != "" {
 		// Errors quote certificate subjects and servers' words: escaped, so that they
 		// can neither forge lines nor drive the terminal.
-		fmt.Fprintf(s.Err, "entratool: %s\n", termtext.Escape(oneLine(msg)))
+		fmt.Fprintf(s.Err, "entratool: %s\n", termtext.Line(msg))
 	}
 	a.debugIDs("entratool", err)
 	return code

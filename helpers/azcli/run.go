@@ -237,7 +237,7 @@ func fail(stderr io.Writer, err error) int {
 
 // oneLine is how errors reach stderr: one line, control characters escaped (they quote
 // the engine's messages, which quote servers and certificates).
-func oneLine(s string) string { return termtext.Escape(strings.Join(strings.Fields(s), " ")) }
+func oneLine(s string) string { return termtext.Line(s) }
 
 // passThrough hands the command line, untouched, to the next real program on PATH, or
 // explains the shim's scope and exits 2.

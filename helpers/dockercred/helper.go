@@ -111,7 +111,7 @@ func Run(ctx context.Context, h *Helper, args []string, in io.Reader, out io.Wri
 	}
 	if err := credentials.HandleCommand(h.For(ctx), args[0], in, out); err != nil {
 		// Errors quote the registry's own words: escaped, as docker shows them to people.
-		fmt.Fprintln(out, termtext.Escape(strings.Join(strings.Fields(err.Error()), " ")))
+		fmt.Fprintln(out, termtext.Line(err.Error()))
 		return ExitFailure
 	}
 	return ExitOK
