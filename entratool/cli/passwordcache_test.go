@@ -44,11 +44,11 @@ func TestGetTokenPromptsForMissingPasswordThenUsesStoredOne(t *testing.T) {
 	env := []string{"ENTRATOOL_HOME=" + e.home, "ENTRATOOL_SECRET_STORE=file", "SSL_CERT_FILE=" + emu.CAFile, "PATH=" + os.Getenv("PATH"), "TERM=dumb"}
 
 	s := startPTY(t, bin, env, "get-token", "-p", "cert-profile")
-	s.expect("Certificate password for profile 'cert-profile': ")
-	s.typeSecret("typed-Pw-42")
-	s.expect("Store it in the file store for next time? [Y/n]: ")
-	s.typeLine("y")
-	code, transcript := s.wait()
+	s.Expect("Certificate password for profile 'cert-profile': ")
+	s.TypeSecret("typed-Pw-42")
+	s.Expect("Store it in the file store for next time? [Y/n]: ")
+	s.TypeLine("y")
+	code, transcript := s.Wait()
 	if code != 0 {
 		t.Fatalf("exit %d:\n%s", code, transcript)
 	}
