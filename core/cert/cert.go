@@ -42,12 +42,16 @@ type Credential struct {
 }
 
 var (
-	ErrNotFound       = errors.New("certificate not found")
-	ErrBadPassword    = errors.New("invalid certificate password")
-	ErrNoKey          = errors.New("no private key")
-	ErrUnsupportedKey = errors.New("unsupported key type")
-	ErrExpired        = errors.New("certificate expired")
-	ErrNotYetValid    = errors.New("certificate not yet valid")
+	ErrNotFound    = errors.New("certificate not found")
+	ErrBadPassword = errors.New("invalid certificate password")
+	// ErrPasswordRequired: the file is protected and no password was given. Errors
+	// that wrap it wrap ErrBadPassword too (a prompt asks again either way), but say
+	// "required": a missing password is not a wrong one.
+	ErrPasswordRequired = errors.New("certificate password required")
+	ErrNoKey            = errors.New("no private key")
+	ErrUnsupportedKey   = errors.New("unsupported key type")
+	ErrExpired          = errors.New("certificate expired")
+	ErrNotYetValid      = errors.New("certificate not yet valid")
 
 	// ErrNoCertificate: the file holds a key but no certificate.
 	ErrNoCertificate = errors.New("no certificate")

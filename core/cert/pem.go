@@ -128,8 +128,8 @@ func parsePEMKey(b *pkcs12.Budget, block *pem.Block, password, name string) (any
 		return parsePKCS8(block.Bytes, name)
 	default: // ENCRYPTED PRIVATE KEY
 		if password == "" {
-			return nil, newErr(ErrBadPassword, nil,
-				"invalid certificate password%s (the private key is encrypted and no password was given)", forName(name))
+			return nil, newErr(ErrBadPassword, ErrPasswordRequired,
+				"certificate password required%s: the private key is encrypted and no password was given", forName(name))
 		}
 		der, err := decryptPKCS8(b, block.Bytes, password, name)
 		if err != nil {

@@ -61,11 +61,10 @@ func pfxError(err error, password, name string) error {
 	var notImpl pkcs12.NotImplementedError
 	switch {
 	case errors.Is(err, pkcs12.ErrIncorrectPassword), errors.Is(err, pkcs12.ErrDecryption):
-		hint := ""
 		if password == "" {
-			hint = " (the file is password-protected and no password was given)"
+			return newErr(ErrBadPassword, ErrPasswordRequired, "certificate password required%s: the file is password-protected and no password was given", forName(name))
 		}
-		return newErr(ErrBadPassword, nil, "invalid certificate password%s%s", forName(name), hint)
+		return newErr(ErrBadPassword, nil, "invalid certificate password%s", forName(name))
 	case errors.Is(err, pkcs12.ErrPasswordEncoding):
 		return newErr(ErrBadPassword, nil, "invalid certificate password%s (it contains characters outside the Basic Multilingual Plane, which PKCS#12 cannot encode)", forName(name))
 	case errors.Is(err, pkcs12.ErrKeyMissing):

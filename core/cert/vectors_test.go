@@ -100,8 +100,10 @@ func TestPFXVectors(t *testing.T) {
 		v.check(t, "default.pfx", testPassword, "cert.pem", "entratool-test")
 		v.wrongPassword(t, "default.pfx")
 		_, err := Load(t.Context(), v.path("default.pfx"), "")
-		assertErr(t, err, ErrBadPassword, "invalid certificate password for "+v.path("default.pfx")+
-			" (the file is password-protected and no password was given)")
+		// A missing password is not reported as a wrong one.
+		assertErr(t, err, ErrPasswordRequired, "certificate password required for "+v.path("default.pfx")+
+			": the file is password-protected and no password was given")
+		assertErr(t, err, ErrBadPassword, err.Error())
 	})
 	t.Run("legacy RC2 3DES SHA-1 MAC", func(t *testing.T) {
 		export(t, "legacy.pfx", testPassword, "-legacy")
@@ -275,8 +277,9 @@ func TestPEMVectors(t *testing.T) {
 			v.check(t, enc.file, testPassword, "cert.pem", "entratool-test")
 			v.wrongPassword(t, enc.file)
 			_, err := Load(t.Context(), v.path(enc.file), "")
-			assertErr(t, err, ErrBadPassword, "invalid certificate password for "+v.path(enc.file)+
-				" (the private key is encrypted and no password was given)")
+			assertErr(t, err, ErrPasswordRequired, "certificate password required for "+v.path(enc.file)+
+				": the private key is encrypted and no password was given")
+			assertErr(t, err, ErrBadPassword, err.Error())
 		})
 	}
 	t.Run("openssl pkcs12 -nodes output with chain and Bag Attributes", func(t *testing.T) {

@@ -21,8 +21,8 @@ const DefaultKeyringTimeout = 3 * time.Second
 // bus, no Secret Service, a locked collection, or no answer in time.
 var ErrKeyringUnreachable = errors.New("keyring unreachable")
 
-const keyringAdvice = "choose another store with --secret-store file or ENTRATOOL_SECRET_STORE=env (" +
-	EnvCertPassword + " / " + EnvClientSecret + ")"
+// keyringTooBig is the advice for a secret the OS keyring cannot hold.
+const keyringTooBig = "choose another store with --secret-store file or env"
 
 // Keyring stores secrets in the OS keyring (Secret Service on Linux, Keychain on macOS,
 // Credential Manager on Windows) under service "entratool", account = key.
@@ -55,7 +55,7 @@ func (k *Keyring) Get(ctx context.Context, key string) (string, error) {
 func (k *Keyring) Set(ctx context.Context, key, value string) error {
 	_, err := k.call(ctx, func() (string, error) { return "", keyring.Set(KeyringService, key, value) })
 	if errors.Is(err, keyring.ErrSetDataTooBig) {
-		return fmt.Errorf("store %s: the secret is too large for this keyring: %s", key, keyringAdvice)
+		return fmt.Errorf("store %s: the secret is too large for this keyring: %s", key, keyringTooBig)
 	}
 	if err != nil {
 		return k.explain("store", key, err)
@@ -69,6 +69,28 @@ func (k *Keyring) Delete(ctx context.Context, key string) error {
 		return nil
 	}
 	return k.explain("delete", key, err)
+}
+
+// checkKey is never stored: reading it tells whether the keyring answers at all.
+const checkKey = "entratool-reachability-check"
+
+// Check reports whether the keyring answers, within the same bound as every call, so
+// that a command can find out before it asks for a secret it could not store.
+func (k *Keyring) Check(ctx context.Context) error {
+	_, err := k.Get(ctx, checkKey)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Check reports whether s can be used now: the keyring is asked (within its
+// timeout); the file and env stores always can.
+func Check(ctx context.Context, s Store) error {
+	if c, ok := s.(interface{ Check(context.Context) error }); ok {
+		return c.Check(ctx)
+	}
+	return nil
 }
 
 // errTimedOut marks a call abandoned after Timeout.
@@ -107,15 +129,45 @@ func (k *Keyring) call(ctx context.Context, op func() (string, error)) (string, 
 	}
 }
 
-// explain turns a keyring failure into one line saying what to do instead. The causes
-// come from D-Bus or the OS and never contain the secret.
+// explain turns a keyring failure into one line in plain words: what is missing, not
+// which D-Bus call failed (someone at a headless box has no use for "dbus-launch").
+// Advice naming a command is the caller's: only it knows which command could act.
+// The causes come from D-Bus or the OS and never contain the secret.
 func (k *Keyring) explain(verb, key string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return fmt.Errorf("keyring %s %s: %w", verb, key, err)
 	}
+	return fmt.Errorf("%w: %s", ErrKeyringUnreachable, keyringReason(err))
+}
+
+// keyringReason says why the keyring did not answer, for the causes met on Linux (no
+// bus, a dead bus, no Secret Service, a locked or silent keyring); anything else is
+// the cause itself on one line.
+func keyringReason(err error) string {
+	var timedOut errTimedOut
 	cause := strings.Join(strings.Fields(err.Error()), " ")
-	if errors.Is(err, context.DeadlineExceeded) {
-		cause = "gave up waiting for the keyring: " + cause
+	lower := strings.ToLower(cause)
+	has := func(words ...string) bool {
+		for _, w := range words {
+			if strings.Contains(lower, w) {
+				return true
+			}
+		}
+		return false
 	}
-	return fmt.Errorf("%w (%s): %s", ErrKeyringUnreachable, cause, keyringAdvice)
+	switch {
+	case errors.As(err, &timedOut):
+		return cause + " (it may be locked, waiting for an unlock prompt nobody can see)"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "gave up waiting for the keyring: the command ran out of time"
+	case has("dbus-launch", "autolaunch", "x11", "display"):
+		return "there is no D-Bus session here (usual on a headless or SSH login)"
+	case has("org.freedesktop.secrets", "serviceunknown", "not provided by any .service"):
+		return "no Secret Service (such as gnome-keyring) is running in this session"
+	case has("dial unix", "connect:", "connection refused", "no such file"):
+		return "cannot connect to the D-Bus session bus (DBUS_SESSION_BUS_ADDRESS names a bus that is gone)"
+	case has("dismissed", "locked"):
+		return "the keyring is locked and was not unlocked"
+	}
+	return cause
 }

@@ -288,7 +288,13 @@ func (pr *Provider) loadFile(ctx context.Context) (*credential, *cert.Credential
 		fc, err = cert.Load(ctx, p.CertificatePath, pw)
 	}
 	if err != nil {
-		if errors.Is(err, cert.ErrBadPassword) {
+		switch {
+		case errors.Is(err, cert.ErrPasswordRequired) && secret.Choose(p.SecretStore, pr.o.Getenv) == secret.KindEnv:
+			return nil, nil, fmt.Errorf("%w (profile %q uses the env secret store: set %s)", err, p.Name, secret.EnvCertPassword)
+		case errors.Is(err, cert.ErrPasswordRequired):
+			return nil, nil, fmt.Errorf("%w (profile %q has none stored: set it with `entratool config edit -p %s --certificate-password-stdin`, or run with ENTRATOOL_SECRET_STORE=env and %s set)",
+				err, p.Name, p.Name, secret.EnvCertPassword)
+		case errors.Is(err, cert.ErrBadPassword):
 			return nil, nil, fmt.Errorf("%w (profile %q: update it with `entratool config edit -p %s`, Certificate Password)", err, p.Name, p.Name)
 		}
 		return nil, nil, err
@@ -348,10 +354,35 @@ func (pr *Provider) secretOptional(ctx context.Context, kind string) (string, er
 		}
 	}
 	v, err := store.Get(ctx, secret.Key(pr.p.Name, kind))
-	if errors.Is(err, secret.ErrNotFound) {
+	switch {
+	case errors.Is(err, secret.ErrNotFound):
 		return "", nil
+	case errors.Is(err, secret.ErrKeyringUnreachable):
+		// The way out is config edit (get-token has no --secret-store) or the env store.
+		return "", fmt.Errorf("profile %q keeps its %s in the keyring, which cannot be used now: %w; "+
+			"move it with `entratool config edit -p %s --secret-store file %s`, or run with ENTRATOOL_SECRET_STORE=env and %s set",
+			pr.p.Name, secretWords(kind), err, pr.p.Name, stdinFlag(kind), envVarOf(kind))
 	}
 	return v, err
+}
+
+// secretWords names a secret kind for people.
+func secretWords(kind string) string { return strings.ReplaceAll(kind, "-", " ") }
+
+// stdinFlag is config edit's flag that takes a secret of kind.
+func stdinFlag(kind string) string {
+	if kind == secret.ClientSecret {
+		return "--client-secret-stdin"
+	}
+	return "--certificate-password-stdin"
+}
+
+// envVarOf is the env store's variable for a secret of kind.
+func envVarOf(kind string) string {
+	if kind == secret.ClientSecret {
+		return secret.EnvClientSecret
+	}
+	return secret.EnvCertPassword
 }
 
 // secret returns the stored secret, prompting when it is missing and prompting is allowed.

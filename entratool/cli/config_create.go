@@ -61,7 +61,7 @@ func runConfigCreate(ctx context.Context, opts *createOptions) error {
 	if err != nil {
 		return err
 	}
-	store, kind, value, err := opts.credential(p)
+	store, kind, value, err := opts.credential(ctx, p)
 	if err != nil {
 		return err
 	}
@@ -123,11 +123,27 @@ func (o *createOptions) newProfile(cfg *profile.Config) (*profile.Profile, error
 
 // credential decides how p signs in and gets what that needs: p's certificate fields
 // are set, and the secret to store is returned with its kind and store.
-func (o *createOptions) credential(p *profile.Profile) (store secret.Store, kind, value string, err error) {
+func (o *createOptions) credential(ctx context.Context, p *profile.Profile) (store secret.Store, kind, value string, err error) {
 	f := &o.Flags
 	useCert, err := o.authMethod()
 	if err != nil {
 		return nil, "", "", err
+	}
+	kind = secret.ClientSecret
+	if useCert {
+		kind = secret.CertificatePassword
+	}
+	// Only a secret that will be stored needs a store that works: one is typed at a
+	// prompt, or given on stdin.
+	if o.IO.CanPrompt || f.certPasswordStdin || f.clientSecretStdin {
+		chosen := f.secretStore != "" || o.App.Getenv("ENTRATOOL_SECRET_STORE") != ""
+		use, err := o.storeUsable(ctx, p, kind, chosen)
+		if err != nil {
+			return nil, "", "", err
+		}
+		if use != "" {
+			p.SecretStore = use
+		}
 	}
 	if store, err = o.App.storeFor(p); err != nil {
 		return nil, "", "", err
@@ -186,15 +202,27 @@ func (o *createOptions) authMethod() (bool, error) {
 	}
 }
 
-// scope sets p's scope: the flag, else the answer to a prompt, else DefaultScope.
+// scope sets p's scope: the flag, else the answer to a prompt, else DefaultScope. A bare
+// resource URI (no /.default) is refused: Entra would answer AADSTS70011 at first use.
 func (o *createOptions) scope(p *profile.Profile) error {
 	p.Scope = strings.TrimSpace(o.Flags.scope)
-	if p.Scope == "" && o.IO.CanPrompt {
-		s, err := o.IO.prompt("Scope")
-		if err != nil {
-			return err
+	if p.Scope != "" {
+		if err := profile.CheckScope(p.Scope); err != nil {
+			return usageErr("--scope: %v", err)
 		}
-		p.Scope = strings.TrimSpace(s)
+	} else if o.IO.CanPrompt {
+		for {
+			s, err := o.IO.prompt("Scope")
+			if err != nil {
+				return err
+			}
+			p.Scope = strings.TrimSpace(s)
+			if err := profile.CheckScope(p.Scope); err != nil {
+				o.warn("  " + err.Error())
+				continue
+			}
+			break
+		}
 	}
 	if p.Scope == "" {
 		p.Scope = DefaultScope

@@ -78,7 +78,7 @@ func runConfigEdit(ctx context.Context, opts *editOptions) error {
 	case len(opts.Changed) > 0:
 		err = opts.editFromFlags(ctx, e)
 	case opts.IO.CanPrompt:
-		err = opts.editMenu(e)
+		err = opts.editMenu(ctx, e)
 	default:
 		return usageErr("nothing to change: give flags such as --certificate PATH --certificate-password-stdin, or run on a terminal for the menu")
 	}
@@ -169,6 +169,16 @@ func (o *editOptions) editFromFlags(ctx context.Context, e *editor) error {
 	if err := o.editIdentity(e); err != nil {
 		return err
 	}
+	if kind := o.Flags.suppliedSecret(); kind != "" {
+		chosen := o.Changed["secret-store"] || o.App.Getenv("ENTRATOOL_SECRET_STORE") != ""
+		use, err := o.storeUsable(ctx, e.cur, kind, chosen)
+		if err != nil {
+			return err
+		}
+		if use != "" {
+			e.apply(func(p *profile.Profile) { p.SecretStore = use })
+		}
+	}
 	store, err := o.App.storeFor(e.cur)
 	if err != nil {
 		return err
@@ -177,8 +187,7 @@ func (o *editOptions) editFromFlags(ctx context.Context, e *editor) error {
 	if err := o.editCredential(ctx, e, &f, store); err != nil {
 		return err
 	}
-	o.editSettings(e)
-	return nil
+	return o.editSettings(e)
 }
 
 // editIdentity: --client-id, --tenant-id and --secret-store.
@@ -270,7 +279,7 @@ func (o *editOptions) editKeyStore(e *editor, f *profileFlags) error {
 // editCertFile switches to the certificate file --certificate names, opened first.
 func (o *editOptions) editCertFile(ctx context.Context, e *editor, f *profileFlags, store secret.Store) error {
 	old := ""
-	if e.orig.UseCertificate && e.orig.CertificatePath != "" && !profile.IdentityChanged(e.orig, o.withAuthorityFlags(e.cur)) {
+	if !f.certPasswordStdin && e.orig.UseCertificate && e.orig.CertificatePath != "" && !profile.IdentityChanged(e.orig, o.withAuthorityFlags(e.cur)) {
 		// The new file may share the old password (a renewed certificate often does),
 		// but the old password never goes along to another authority, tenant or app.
 		old, _ = o.App.storedSecret(ctx, e.orig, secret.CertificatePassword)
@@ -284,12 +293,15 @@ func (o *editOptions) editCertFile(ctx context.Context, e *editor, f *profileFla
 }
 
 // editSettings: --scope, --authority-host, --cloud, --send-x5c and --default.
-func (o *editOptions) editSettings(e *editor) {
+func (o *editOptions) editSettings(e *editor) error {
 	f := &o.Flags
 	if o.Changed["scope"] {
 		s := strings.TrimSpace(f.scope)
 		if s == "" {
 			s = DefaultScope
+		}
+		if err := profile.CheckScope(s); err != nil {
+			return usageErr("--scope: %v", err)
 		}
 		o.checkScope(s)
 		e.apply(func(p *profile.Profile) { p.Scope = s })
@@ -309,6 +321,7 @@ func (o *editOptions) editSettings(e *editor) {
 		e.apply(func(p *profile.Profile) { p.SendX5C = x5c })
 	}
 	e.asDefault = f.makeDefault
+	return nil
 }
 
 // withAuthorityFlags is p as --authority-host or --cloud will leave it, for decisions
@@ -356,7 +369,7 @@ func (o *editOptions) saveEdit(ctx context.Context, st *profile.Store, e *editor
 		}
 		e.forget = true
 	} else if moved {
-		if err := carrySecrets(ctx, e.orig, oldStore, values); err != nil {
+		if err := carrySecrets(ctx, e.cur, oldStore, values); err != nil {
 			return err
 		}
 	}
@@ -369,11 +382,7 @@ func (o *editOptions) saveEdit(ctx context.Context, st *profile.Store, e *editor
 		return rollbackEdit(ctx, st, name, before, saved, rebind, err)
 	}
 	if moved && oldStore.Name() != secret.KindEnv {
-		for _, kind := range secretKinds() {
-			if err := oldStore.Delete(ctx, secret.Key(name, kind)); err != nil {
-				o.warn(fmt.Sprintf("warning: could not remove the old %s from the %s store: %v", strings.ReplaceAll(kind, "-", " "), oldStore.Name(), err))
-			}
-		}
+		o.clearOldStore(ctx, oldStore, name)
 	}
 	if e.forget {
 		o.forgetTokens(e.orig)
@@ -381,23 +390,61 @@ func (o *editOptions) saveEdit(ctx context.Context, st *profile.Store, e *editor
 	return nil
 }
 
-// carrySecrets adds to values the secrets of orig in oldStore that the edit does not
-// set itself: they move to the new store.
-func carrySecrets(ctx context.Context, orig *profile.Profile, oldStore secret.Store, values map[string]string) error {
-	for _, kind := range secretKinds() {
-		if _, ok := values[kind]; ok {
-			continue
+// carrySecrets adds to values the secret cur needs (its certificate password or PIN, or
+// its client secret) from oldStore, unless the edit supplies it: then nothing is read,
+// so a profile can leave a keyring that no longer answers. The other kind is cleared in
+// the new store, so that no leftover there is ever used.
+func carrySecrets(ctx context.Context, cur *profile.Profile, oldStore secret.Store, values map[string]string) error {
+	need, other := secret.ClientSecret, secret.CertificatePassword
+	if cur.UseCertificate {
+		need, other = other, need
+	}
+	if _, ok := values[other]; !ok {
+		values[other] = ""
+	}
+	if _, ok := values[need]; ok {
+		return nil
+	}
+	v, err := oldStore.Get(ctx, secret.Key(cur.Name, need))
+	switch {
+	case errors.Is(err, secret.ErrNotFound):
+	case err != nil:
+		supply := "--certificate-password-stdin"
+		if need == secret.ClientSecret {
+			supply = "--client-secret-stdin"
 		}
-		v, err := oldStore.Get(ctx, secret.Key(orig.Name, kind))
-		switch {
-		case errors.Is(err, secret.ErrNotFound):
-		case err != nil:
-			return fmt.Errorf("cannot move the %s out of the %s store: %w; nothing was changed", strings.ReplaceAll(kind, "-", " "), oldStore.Name(), err)
-		default:
-			values[kind] = v
-		}
+		return fmt.Errorf("cannot move the %s out of the %s store: %w; nothing was changed: give it anew with %s in the same command",
+			secretWords(need), oldStore.Name(), err, supply)
+	default:
+		values[need] = v
 	}
 	return nil
+}
+
+// clearOldStore deletes the profile's secrets from the store it left. A store that
+// cannot (a keyring gone with its D-Bus session) leaves them there: the move stands,
+// and the warning says how to remove them by hand.
+func (o *editOptions) clearOldStore(ctx context.Context, oldStore secret.Store, name string) {
+	var left, keys []string
+	var cause error
+	for _, kind := range secretKinds() {
+		if err := oldStore.Delete(ctx, secret.Key(name, kind)); err != nil {
+			left, keys, cause = append(left, secretWords(kind)), append(keys, secret.Key(name, kind)), err
+		}
+	}
+	if len(left) == 0 {
+		return
+	}
+	msg := fmt.Sprintf("warning: the old %s of profile '%s' could not be deleted from the %s store (%v)",
+		strings.Join(left, " and "), name, oldStore.Name(), cause)
+	if oldStore.Name() == secret.KindKeyring {
+		var cmds []string
+		for _, k := range keys {
+			cmds = append(cmds, fmt.Sprintf("secret-tool clear service %s username %s", secret.KeyringService, k))
+		}
+		msg += "; when the keyring is reachable, delete it with: " + strings.Join(cmds, "; ")
+	}
+	o.warn(msg)
 }
 
 // writeEdit replays the edit's changes on the profile as profiles.json holds it now,

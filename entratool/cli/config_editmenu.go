@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -34,7 +35,7 @@ func parseMenuChoice(s string) int {
 }
 
 // editMenu shows the menu until Done; end of input aborts the whole edit.
-func (o *editOptions) editMenu(e *editor) error {
+func (o *editOptions) editMenu(ctx context.Context, e *editor) error {
 	for {
 		o.printMenu(e.cur)
 		s, err := o.IO.prompt("Select")
@@ -49,7 +50,7 @@ func (o *editOptions) editMenu(e *editor) error {
 		if choice == len(menuItems) {
 			return nil
 		}
-		if err := o.menuItem(e, choice); err != nil {
+		if err := o.menuItem(ctx, e, choice); err != nil {
 			var ee *launch.ExitError
 			if errors.As(err, &ee) || errors.Is(err, errNoAnswer) {
 				return fmt.Errorf("%w; no changes saved", err)
@@ -104,13 +105,25 @@ func (o *editOptions) promptOrAbort(label string, secretInput bool) (string, err
 
 // menuItem asks for the new value of one item and records it; an empty answer changes
 // nothing.
-func (o *editOptions) menuItem(e *editor, choice int) error {
+func (o *editOptions) menuItem(ctx context.Context, e *editor, choice int) error {
 	switch menuItems[choice-1] {
 	case "Certificate Path":
+		if err := o.menuStoreUsable(ctx, e, secret.CertificatePassword); err != nil {
+			return err
+		}
 		return o.menuCertificatePath(e)
 	case "Certificate Password":
+		if !e.cur.UseCertificate {
+			return fmt.Errorf("profile '%s' uses a client secret: choose Certificate Path to switch to a certificate", e.cur.Name)
+		}
+		if err := o.menuStoreUsable(ctx, e, secret.CertificatePassword); err != nil {
+			return err
+		}
 		return o.menuCertificatePassword(e)
 	case "Client Secret":
+		if err := o.menuStoreUsable(ctx, e, secret.ClientSecret); err != nil {
+			return err
+		}
 		s, err := o.promptOrAbort("Client secret", true)
 		if err != nil || s == "" {
 			return err
@@ -119,6 +132,9 @@ func (o *editOptions) menuItem(e *editor, choice int) error {
 	case "Scope":
 		s, err := o.promptOrAbort("Scope", false)
 		if err != nil || s == "" {
+			return err
+		}
+		if err := profile.CheckScope(s); err != nil {
 			return err
 		}
 		o.checkScope(s)
@@ -163,10 +179,25 @@ func (o *editOptions) menuCertificatePassword(e *editor) error {
 	if err != nil {
 		return err
 	}
-	if !e.cur.UseCertificate {
-		return fmt.Errorf("profile '%s' uses a client secret: choose Certificate Path to switch to a certificate", e.cur.Name)
-	}
 	return o.setCertPassword(e, pw)
+}
+
+// menuStoreUsable makes sure, before a secret is typed, that the profile's store can
+// keep it: an unreachable keyring is replaced by the store the user picks (see
+// storeUsable), recorded like the Secret Store item.
+func (o *editOptions) menuStoreUsable(ctx context.Context, e *editor, kind string) error {
+	use, err := o.storeUsable(ctx, e.cur, kind, o.App.Getenv("ENTRATOOL_SECRET_STORE") != "")
+	var ee *launch.ExitError
+	switch {
+	case errors.As(err, &ee) && ee.Code == ExitFailure:
+		return ee.Err // the keyring was chosen by ENTRATOOL_SECRET_STORE: the menu says why and goes on
+	case err != nil:
+		return fmt.Errorf("%w: %v", errNoAnswer, err)
+	case use == "":
+		return nil
+	}
+	e.apply(func(p *profile.Profile) { p.SecretStore = use })
+	return nil
 }
 
 // menuIdentity changes the client ID or the tenant ID (label), checked with check and

@@ -109,6 +109,17 @@ func (f *profileFlags) check() error {
 }
 
 // usesStdin reports whether a secret is read from stdin, which then cannot answer prompts.
+// suppliedSecret is the kind of secret the flags bring on stdin, "" for none.
+func (f *profileFlags) suppliedSecret() string {
+	switch {
+	case f.certPasswordStdin:
+		return secret.CertificatePassword
+	case f.clientSecretStdin:
+		return secret.ClientSecret
+	}
+	return ""
+}
+
 func (f *profileFlags) usesStdin() bool { return f.certPasswordStdin || f.clientSecretStdin }
 
 // mayPrompt is the prompting decision of config create and edit: stdin is a terminal
