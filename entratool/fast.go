@@ -26,7 +26,7 @@ func fastGetToken(args []string, getenv func(string) string, stdout io.Writer) b
 	if err != nil {
 		return false
 	}
-	t, err := l.Cached(o.Scope)
+	t, err := l.Cached(o.RequestScope())
 	if err != nil {
 		return false
 	}

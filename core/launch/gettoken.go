@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/entratool/entratool/core/profile"
 )
 
 // GetToken is `entratool get-token`'s command line, as the lean front's fast path and
@@ -14,6 +16,7 @@ import (
 type GetToken struct {
 	Profile      string
 	Scope        string
+	Resource     string // --resource R: scope R/.default (RequestScope)
 	Output       string
 	Timeout      time.Duration
 	ForceRefresh bool
@@ -45,6 +48,7 @@ type Flag struct {
 var (
 	errNotDuration     = errors.New("not a duration like 30s or 2m")
 	errTimeoutPositive = errors.New("the timeout must be positive, like 30s (0 or less would never give up)")
+	errEmptyResource   = errors.New("the resource must not be empty, like https://management.azure.com")
 )
 
 // ParseTimeout reads a --timeout value. It must be a positive duration: 0 or less
@@ -81,6 +85,15 @@ func GetTokenFlags() []Flag {
 		{Name: "scope", Usage: "scope to request (default: the profile's scope)",
 			Set: func(o *GetToken, v string) error { o.Scope = v; return nil },
 			Get: func(o *GetToken) string { return o.Scope }},
+		{Name: "resource", Usage: "resource to request a token for, as az takes it: R means scope R/.default",
+			Set: func(o *GetToken, v string) error {
+				if strings.TrimSpace(v) == "" {
+					return errEmptyResource
+				}
+				o.Resource = v
+				return nil
+			},
+			Get: func(o *GetToken) string { return o.Resource }},
 		{Name: "timeout", Usage: "give up after this long (retries included)",
 			Set: func(o *GetToken, v string) error {
 				d, err := ParseTimeout(v)
@@ -107,7 +120,22 @@ func (o GetToken) Validate() error {
 	if !ValidOutput(o.Output) {
 		return fmt.Errorf("unknown output %q: use %s", o.Output, OutputFormats)
 	}
+	if o.Scope != "" && o.Resource != "" {
+		return errors.New("--scope and --resource cannot be used together: --resource R means --scope R/.default")
+	}
+	if err := profile.CheckScope(o.Scope); err != nil {
+		return err
+	}
 	return nil
+}
+
+// RequestScope is the scope the command line asks for: --scope, or --resource's
+// R/.default; "" means the profile's.
+func (o GetToken) RequestScope() string {
+	if o.Resource != "" {
+		return profile.ResourceScope(o.Resource)
+	}
+	return o.Scope
 }
 
 // ErrNotParsed says ParseGetToken met what it leaves to cobra (help, "--", an argument).

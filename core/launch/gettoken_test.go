@@ -40,6 +40,9 @@ var grammarCases = [][]string{
 	{"--debug"}, {"--debug=0"}, {"--debug=true"}, {"--force-refresh"}, {"--force-refresh=f"},
 	{"--nope"}, {"-x"}, {"-h"}, {"--help"}, {"--"}, {"-"}, {"extra"}, {"-p", "a", "extra"}, {"--=x"}, {"---profile=x"},
 	{"-p", "a", "-p", "b"}, {"--timeout", "5s", "--timeout", "7s"}, {"-o", "json", "-o", "token"},
+	{"--resource", "https://management.azure.com"}, {"--resource="}, {"--resource", ""}, {"--resource"},
+	{"--resource", "https://management.azure.com", "--scope", "https://x/.default"},
+	{"--scope", "https://management.azure.com"}, {"--scope=api://app"}, {"--scope", "https://graph.microsoft.com/User.Read"},
 }
 
 // Whatever ParseGetToken accepts, cobra's pflag accepts with the same meaning; what it
@@ -53,6 +56,28 @@ func TestParseGetTokenAgreesWithPflag(t *testing.T) {
 	for _, args := range [][]string{{"--timeout", "banana"}, {"--timeout", "0"}, {"-o", "yaml"}, {"--silent=banana"}} {
 		if _, err := ParseGetToken(args); err == nil {
 			t.Errorf("%q: accepted", args)
+		}
+	}
+}
+
+// A bare resource URI as --scope costs a round trip to Entra and an AADSTS70011: it is
+// refused here with the fix; --resource R means R/.default, as az takes it.
+func TestScopeAndResource(t *testing.T) {
+	o, err := ParseGetToken([]string{"--resource", "https://management.core.windows.net/"})
+	if err != nil || o.RequestScope() != "https://management.core.windows.net//.default" {
+		t.Errorf("--resource: %+v, %v", o, err)
+	}
+	o, err = ParseGetToken([]string{"--scope", "https://vault.azure.net/.default"})
+	if err != nil || o.RequestScope() != "https://vault.azure.net/.default" {
+		t.Errorf("--scope: %+v, %v", o, err)
+	}
+	for args, want := range map[string]string{
+		"--scope https://management.azure.com": "did you mean https://management.azure.com/.default?",
+		"--resource=":                          "the resource must not be empty",
+		"--resource R --scope S/.default":      "--scope and --resource cannot be used together",
+	} {
+		if _, err := ParseGetToken(strings.Fields(args + " ")); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", args, err, want)
 		}
 	}
 }

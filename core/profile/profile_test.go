@@ -737,3 +737,28 @@ func TestConcurrentUpdatesProcesses(t *testing.T) {
 	}
 	checkAll(t, s, "p1", "p2")
 }
+
+func TestCheckScope(t *testing.T) {
+	for _, tc := range []struct{ scope, suggest string }{
+		{"https://management.azure.com", "did you mean https://management.azure.com/.default?"},
+		{"https://management.azure.com/", "did you mean https://management.azure.com/.default?"},
+		{"api://my-app", "did you mean api://my-app/.default?"},
+		{"499b84ac-1321-427f-aa17-267ca6975798", "did you mean 499b84ac-1321-427f-aa17-267ca6975798/.default?"},
+		{"https://graph.microsoft.com/.default https://vault.azure.net", "did you mean https://vault.azure.net/.default?"},
+	} {
+		err := CheckScope(tc.scope)
+		if err == nil || !strings.Contains(err.Error(), tc.suggest) {
+			t.Errorf("CheckScope(%q) = %v, want %q", tc.scope, err, tc.suggest)
+		}
+	}
+	for _, ok := range []string{"", "https://graph.microsoft.com/.default", "https://management.core.windows.net//.default",
+		"499b84ac-1321-427f-aa17-267ca6975798/.default", "https://graph.microsoft.com/User.Read", "api://app/access_as_user",
+		"openid", "User.Read"} {
+		if err := CheckScope(ok); err != nil {
+			t.Errorf("CheckScope(%q): %v", ok, err)
+		}
+	}
+	if got := ResourceScope("https://management.core.windows.net/"); got != "https://management.core.windows.net//.default" {
+		t.Errorf("ResourceScope keeps the resource verbatim, as az does: %q", got)
+	}
+}

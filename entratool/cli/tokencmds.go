@@ -127,7 +127,7 @@ func (a *App) fetchToken(ctx context.Context, f *tokenFlags) (*token.Token, *pro
 	}
 	ctx, cancel := ctxTimeout(ctx, f.Timeout)
 	defer cancel()
-	t, err := pr.Token(ctx, pr.Scope(f.Scope), f.ForceRefresh)
+	t, err := pr.Token(ctx, pr.Scope(f.RequestScope()), f.ForceRefresh)
 	if err != nil {
 		return nil, p, err
 	}
@@ -189,7 +189,7 @@ func newEnvCmd(a *App, runF func(context.Context, *envOptions) error) *cobra.Com
 		Args:  noArgs,
 		RunE:  runE(a, opts, &opts.configEnv, func(*cobra.Command, []string) { opts.Token.Profile = a.profileName }, runF, runEnv),
 	}
-	bindTokenFlags(cmd, &opts.Token, "scope", "timeout", "force-refresh")
+	bindTokenFlags(cmd, &opts.Token, "scope", "resource", "timeout", "force-refresh")
 	cmd.Flags().StringVar(&opts.Shell, "shell", "sh", "sh, bash, zsh, fish, powershell, cmd, dotenv or github")
 	return cmd
 }
@@ -197,6 +197,9 @@ func newEnvCmd(a *App, runF func(context.Context, *envOptions) error) *cobra.Com
 // runEnv prints the token variables as exports for the shell.
 func runEnv(ctx context.Context, opts *envOptions) error {
 	if _, err := envexport.Format(opts.Shell, nil); err != nil {
+		return usageErr("%v", err)
+	}
+	if err := opts.Token.Validate(); err != nil {
 		return usageErr("%v", err)
 	}
 	t, p, err := opts.App.fetchToken(ctx, &opts.Token)
@@ -233,7 +236,7 @@ func newExecCmd(a *App, runF func(context.Context, *execOptions) error) *cobra.C
 		}, runF, runExec),
 	}
 	cmd.Flags().SetInterspersed(false)
-	bindTokenFlags(cmd, &opts.Token, "scope", "timeout", "force-refresh")
+	bindTokenFlags(cmd, &opts.Token, "scope", "resource", "timeout", "force-refresh")
 	cmd.Flags().BoolVar(&opts.PassSecretEnv, "pass-secret-env", false, "also pass ENTRATOOL_CERT_PASSWORD and ENTRATOOL_CLIENT_SECRET to the command (by default it gets the token, not the secrets)")
 	return cmd
 }
@@ -249,6 +252,9 @@ func execNeedsCommand(args []string) error {
 func runExec(ctx context.Context, opts *execOptions) error {
 	if err := execNeedsCommand(opts.Args); err != nil {
 		return err
+	}
+	if err := opts.Token.Validate(); err != nil {
+		return usageErr("%v", err)
 	}
 	t, p, err := opts.App.fetchToken(ctx, &opts.Token)
 	if err != nil {
