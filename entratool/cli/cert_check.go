@@ -23,8 +23,26 @@ const (
 // certCheckOptions are the inputs of cert check.
 type certCheckOptions struct {
 	certReadOptions
-	All      bool // --all: every profile's certificate
-	WarnDays int  // --warn-days: exit 1 when one expires within this many days
+	All      bool   // --all: every profile's certificate
+	WarnDays int    // --warn-days: exit 1 when one expires within this many days
+	Output   string // -o: text or json
+}
+
+// certCheckJSON is one certificate of `cert check -o json`, for monitoring: what the
+// text line says, as fields. Status is ok, expiring, expired, notYetValid or unreadable.
+type certCheckJSON struct {
+	Profile          *string    `json:"profile"`
+	Path             string     `json:"path"`
+	Status           string     `json:"status"`
+	Subject          string     `json:"subject,omitempty"`
+	ThumbprintSHA1   string     `json:"thumbprint,omitempty"`
+	ThumbprintSHA256 string     `json:"thumbprintSHA256,omitempty"`
+	NotBefore        *time.Time `json:"notBefore,omitempty"`
+	NotAfter         *time.Time `json:"notAfter,omitempty"`
+	DaysLeft         *int       `json:"daysLeft,omitempty"`
+	Error            string     `json:"error,omitempty"`
+	line             string
+	code             int
 }
 
 func newCertCheckCmd(a *App, runF func(context.Context, *certCheckOptions) error) *cobra.Command {
@@ -41,6 +59,7 @@ func newCertCheckCmd(a *App, runF func(context.Context, *certCheckOptions) error
 	}
 	cmd.Flags().BoolVar(&opts.All, "all", false, "check the certificate of every profile")
 	cmd.Flags().IntVar(&opts.WarnDays, "warn-days", 30, "exit 1 when a certificate expires within this many days")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "text", "output: text (one line per certificate) or json (an array, for monitoring)")
 	cmd.Flags().BoolVar(&opts.PasswordStdin, "password-stdin", false, "read the password of PATH from stdin")
 	return cmd
 }
@@ -50,6 +69,11 @@ func runCertCheck(ctx context.Context, opts *certCheckOptions) error {
 	if opts.WarnDays < 0 {
 		return usageErr("--warn-days %d: give 0 or more", opts.WarnDays)
 	}
+	switch opts.Output {
+	case "", "text", "json":
+	default:
+		return usageErr("unknown output %q: use text or json", opts.Output)
+	}
 	if opts.All && (len(opts.Args) > 0 || opts.ProfileFlag != "") {
 		return usageErr("--all checks every profile: give no PATH or --profile with it")
 	}
@@ -58,15 +82,24 @@ func runCertCheck(ctx context.Context, opts *certCheckOptions) error {
 		return err
 	}
 	targets, err := opts.targets()
-	if err != nil || len(targets) == 0 {
+	if err != nil {
 		return err
 	}
 	worst := checkOK
 	window := time.Duration(opts.WarnDays) * 24 * time.Hour
+	results := []certCheckJSON{}
 	for _, t := range targets {
-		line, code := opts.checkOne(ctx, t, pw, window)
-		fmt.Fprintln(opts.IO.Out, termtext.Escape(line))
-		worst = max(worst, code)
+		r := opts.checkOne(ctx, t, pw, window)
+		if opts.Output != "json" {
+			fmt.Fprintln(opts.IO.Out, termtext.Escape(r.line))
+		}
+		results = append(results, r)
+		worst = max(worst, r.code)
+	}
+	if opts.Output == "json" {
+		if err := writeJSON(opts.IO.Out, results); err != nil {
+			return err
+		}
 	}
 	if worst == checkOK {
 		return nil
@@ -104,23 +137,41 @@ func (o *certCheckOptions) targets() ([]certTarget, error) {
 	return targets, nil
 }
 
-// checkOne is one line of cert check and its exit code.
-func (o *certCheckOptions) checkOne(ctx context.Context, t certTarget, pw string, window time.Duration) (string, int) {
+// checkOne is one certificate's result: its line, its fields and its exit code.
+func (o *certCheckOptions) checkOne(ctx context.Context, t certTarget, pw string, window time.Duration) certCheckJSON {
 	label := t.label()
+	r := certCheckJSON{Path: t.path}
+	if t.profile != nil {
+		r.Profile = &t.profile.Name
+	}
 	l, err := o.load(ctx, t, pw)
 	if err != nil {
-		return fmt.Sprintf("✗ %s: cannot read the certificate: %s", label, oneLine(err.Error())), checkBad
+		r.Status, r.Error, r.code = "unreadable", oneLine(err.Error()), checkBad
+		r.line = fmt.Sprintf("✗ %s: cannot read the certificate: %s", label, r.Error)
+		return r
 	}
 	c, now := l.leaf, o.App.Now()
 	name, tp := c.Subject.String(), cert.ThumbprintSHA1(c)
-	if err := cert.CheckValidity(c, now); err != nil {
-		return fmt.Sprintf("✗ %s: %v", label, err), checkBad
-	}
+	notBefore, notAfter := c.NotBefore.UTC(), c.NotAfter.UTC()
 	left := c.NotAfter.Sub(now)
 	days := int(left / (24 * time.Hour))
+	r.Subject, r.ThumbprintSHA1, r.ThumbprintSHA256 = name, tp, cert.ThumbprintSHA256(c)
+	r.NotBefore, r.NotAfter, r.DaysLeft = &notBefore, &notAfter, &days
+	if err := cert.CheckValidity(c, now); err != nil {
+		r.Status, r.Error, r.code = "expired", err.Error(), checkBad
+		if errors.Is(err, cert.ErrNotYetValid) {
+			r.Status = "notYetValid"
+		}
+		r.line = fmt.Sprintf("✗ %s: %v", label, err)
+		return r
+	}
 	date := c.NotAfter.UTC().Format(time.DateOnly)
 	if left <= window {
-		return fmt.Sprintf("! %s: %s expires in %d day(s), on %s (thumbprint %s); renew it", label, name, days, date, tp), checkExpiring
+		r.Status, r.code = "expiring", checkExpiring
+		r.line = fmt.Sprintf("! %s: %s expires in %d day(s), on %s (thumbprint %s); renew it", label, name, days, date, tp)
+		return r
 	}
-	return fmt.Sprintf("✓ %s: %s valid until %s, %d days left (thumbprint %s)", label, name, date, days, tp), checkOK
+	r.Status, r.code = "ok", checkOK
+	r.line = fmt.Sprintf("✓ %s: %s valid until %s, %d days left (thumbprint %s)", label, name, date, days, tp)
+	return r
 }

@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/entratool/entratool/core/cert"
+	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
 )
@@ -128,7 +130,7 @@ func (o *certReadOptions) open(ctx context.Context) (certTarget, *loaded, error)
 	}
 	l, err := o.load(ctx, t, pw)
 	if err != nil {
-		return certTarget{}, nil, err
+		return certTarget{}, nil, aboutProfile(t.profile, err)
 	}
 	return t, l, nil
 }
@@ -175,6 +177,19 @@ func (o *certReadOptions) load(ctx context.Context, t certTarget, pw string) (*l
 		return nil, usageErr("%v: pass the password with --password-stdin", err)
 	}
 	return nil, err
+}
+
+// aboutProfile names the profile an error is about, unless the error already does: the
+// path alone does not tell someone with several profiles which one to fix.
+func aboutProfile(p *profile.Profile, err error) error {
+	if p == nil || strings.Contains(err.Error(), "'"+p.Name+"'") {
+		return err
+	}
+	var ee *launch.ExitError
+	if errors.As(err, &ee) && ee.Err != nil {
+		return &launch.ExitError{Code: ee.Code, Err: fmt.Errorf("profile '%s': %w", p.Name, ee.Err)}
+	}
+	return fmt.Errorf("profile '%s': %w", p.Name, err)
 }
 
 // readPublicCert reads the first certificate of a PEM or DER file that has no key.
