@@ -24,8 +24,10 @@ import (
 const Command = "kubectl-exec-entra"
 
 // InstallHint is what kubectl prints when Command is not installed.
+// It speaks to whoever runs kubectl, who installs entratool rather than builds it.
 const InstallHint = `kubectl-exec-entra gets Entra ID tokens for this cluster from an entratool profile.
-Install entratool (make build puts kubectl-exec-entra in ./bin) and put kubectl-exec-entra on PATH.`
+Install entratool (its release archive or package, or: go install github.com/entratool/entratool/...@latest)
+so that kubectl-exec-entra and entratool-engine are on PATH, then create the profile: entratool config create`
 
 // The kinds UserKind names that choose what a conversion does.
 const (

@@ -485,3 +485,18 @@ func TestPaths(t *testing.T) {
 		t.Errorf("HOME: %q %v", p, err)
 	}
 }
+
+// kubectl shows the hint to whoever runs it: a user who installs entratool, not a
+// developer with the source tree.
+func TestInstallHintSpeaksToUsers(t *testing.T) {
+	for _, dev := range []string{"make build", "./bin"} {
+		if strings.Contains(InstallHint, dev) {
+			t.Errorf("install hint speaks of %q:\n%s", dev, InstallHint)
+		}
+	}
+	for _, want := range []string{"Install entratool", "go install github.com/entratool/entratool/...@latest", "entratool config create"} {
+		if !strings.Contains(InstallHint, want) {
+			t.Errorf("install hint lacks %q:\n%s", want, InstallHint)
+		}
+	}
+}
