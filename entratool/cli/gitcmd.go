@@ -41,8 +41,10 @@ func (a *App) gitSetupCmd() *cobra.Command {
 		Long: "Make git ask git-credential-entra for credentials for URL and everything under it:\n" +
 			"credential.URL.helper is set to an empty value (so that no other helper answers for URL) and then\n" +
 			"`entra --profile NAME`; for dev.azure.com also credential.URL.useHttpPath true, so that the helper\n" +
-			"sees the organization. The URL's host is added to the profile's gitHosts. Running it again\n" +
-			"changes nothing; --remove undoes it.\n\n" +
+			"sees the organization. The URL's host is added to the profile's gitHosts unless they cover it already\n" +
+			"(the defaults cover dev.azure.com and *.visualstudio.com), and the git config records that setup added it.\n" +
+			"Running it again changes nothing. --remove undoes it: the credential.URL entries go, and the host leaves\n" +
+			"gitHosts only if setup added it and no other URL in the git configs still uses it with the profile.\n\n" +
 			"Example: entratool git setup -p build-agent --url https://dev.azure.com/contoso",
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -70,45 +72,89 @@ func (a *App) runGitSetup(ctx context.Context, o *gitOptions) error {
 	if err != nil {
 		return gitErr(err)
 	}
-	p, _, err := a.loadProfile()
+	p, _, loadErr := a.loadProfile()
 	// A deleted profile must not keep its git wiring from being removed.
-	if err != nil && !(o.remove && errors.Is(err, profile.ErrProfileNotFound)) {
-		return err
+	if loadErr != nil && !(o.remove && errors.Is(loadErr, profile.ErrProfileNotFound)) {
+		return loadErr
 	}
 	g, err := gitcred.OpenGitConfig(o.local, a.Getenv)
 	if err != nil {
 		return err
 	}
 	if o.remove {
-		return a.runGitRemove(ctx, g, p, key, host)
+		return gitErr(a.runGitRemove(ctx, g, p, removedProfileName(p, loadErr, a.profileName), key, host))
 	}
+	return gitErr(a.runGitAdd(ctx, g, p, key, host))
+}
+
+// removedProfileName is the name of the profile --remove is for: p's, or when it was
+// deleted the name that was not found.
+func removedProfileName(p *profile.Profile, loadErr error, flag string) string {
+	if p != nil {
+		return p.Name
+	}
+	var re *profile.ResolveError
+	if errors.As(loadErr, &re) && re.Name != "" {
+		return re.Name
+	}
+	return flag
+}
+
+// runGitAdd wires the helper for key into g, then lists host in the profile's gitHosts
+// if they do not cover it yet, and records in g that setup added it (see runGitRemove).
+func (a *App) runGitAdd(ctx context.Context, g *gitcred.GitConfig, p *profile.Profile, key, host string) error {
 	helper, err := gitcred.HelperCommand(p.Name, a.searchPath(), exeDir())
 	if err != nil {
 		return err
 	}
-	if err := g.Setup(ctx, key, host, helper, a.Out, a.Err); err != nil {
-		return gitErr(err)
+	// Read before this setup wires the URL: see below.
+	wired, err := g.AllEntraHosts(ctx, p.Name)
+	if err != nil {
+		return err
 	}
-	return a.addGitHost(ctx, p, host)
+	if err := g.Setup(ctx, key, host, helper, a.Out, a.Err); err != nil {
+		return err
+	}
+	added, err := a.addGitHost(ctx, p, host)
+	switch {
+	case err != nil:
+		return err
+	case added:
+		// Only after profiles.json says so: a record without the host could later take
+		// out a host the user lists by hand.
+		return g.RecordAddedHost(ctx, p.Name, host)
+	case !slices.Contains(wired, host):
+		// The host was listed while no URL on it used the profile: a record of setup
+		// having added it is a leftover (of a profile deleted and made again under
+		// this name, or of wiring removed by hand). The host is the user's now.
+		return g.ForgetAddedHost(ctx, p.Name, host)
+	}
+	return nil
 }
 
-// runGitRemove removes the helper for key from g, then host from the profile's
-// gitHosts (p is nil when the profile was deleted since).
-func (a *App) runGitRemove(ctx context.Context, g *gitcred.GitConfig, p *profile.Profile, key, host string) error {
-	removed, err := g.Remove(ctx, key, host, a.Out)
-	if err != nil || !removed || p == nil {
-		return gitErr(err)
+// runGitRemove removes the helper for key from g; then host leaves the profile's
+// gitHosts only if setup had added it (g records that) and no URL in any git config
+// read from here still wires host to the profile. The defaults and hosts the user
+// listed stay: taking dev.azure.com out would cut off every other organization. p is
+// nil when the profile was deleted since; name is its name all the same.
+func (a *App) runGitRemove(ctx context.Context, g *gitcred.GitConfig, p *profile.Profile, name, key, host string) error {
+	if _, err := g.Remove(ctx, key, host, a.Out); err != nil || name == "" {
+		return err
 	}
-	// Another URL on the same host may still use this profile (two organizations on
-	// dev.azure.com); then the host stays listed.
-	still, err := g.EntraHosts(ctx, p.Name)
-	if err != nil {
-		return gitErr(err)
+	still, err := g.AllEntraHosts(ctx, name)
+	if err != nil || slices.Contains(still, host) {
+		return err
 	}
-	if slices.Contains(still, host) {
-		return nil
+	added, err := g.AddedHost(ctx, name, host)
+	if err != nil || !added {
+		return err
 	}
-	return a.removeGitHost(ctx, p, host)
+	if p != nil {
+		if err := a.removeGitHost(ctx, p, host); err != nil {
+			return err
+		}
+	}
+	return g.ForgetAddedHost(ctx, name, host)
 }
 
 // gitErr gives a gitcred usage error entratool's usage exit code.
@@ -121,24 +167,25 @@ func gitErr(err error) error {
 }
 
 // addGitHost adds host to the profile's gitHosts unless the list already matches it
-// (see gitcred.WithHost).
-func (a *App) addGitHost(ctx context.Context, p *profile.Profile, host string) error {
+// (see gitcred.WithHost); added reports whether profiles.json now lists it because of
+// this call, as decided under the store's lock.
+func (a *App) addGitHost(ctx context.Context, p *profile.Profile, host string) (added bool, err error) {
 	if _, changed := gitcred.WithHost(p.GitHosts, host); !changed {
-		return nil
+		return false, nil
 	}
 	st, err := a.profiles()
 	if err != nil {
-		return err
+		return false, err
 	}
 	_, err = st.UpdateProfile(ctx, p.Name, func(q *profile.Profile) error {
-		q.GitHosts, _ = gitcred.WithHost(q.GitHosts, host)
+		q.GitHosts, added = gitcred.WithHost(q.GitHosts, host)
 		return nil
 	})
-	if err != nil {
-		return err
+	if err != nil || !added {
+		return false, err
 	}
 	fmt.Fprintf(a.Out, "✓ profile %s: %s added to gitHosts\n", p.Name, host)
-	return nil
+	return true, nil
 }
 
 // removeGitHost takes host out of the profile's gitHosts (see gitcred.WithoutHost).

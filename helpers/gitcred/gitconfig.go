@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -156,15 +157,26 @@ func (g *GitConfig) Scope() string { return g.scope }
 // gitConfigNotFound is git config's exit code for "no such key" (and for no match).
 const gitConfigNotFound = 1
 
+// exec runs git config on this config file.
 func (g *GitConfig) exec(ctx context.Context, args ...string) (string, int, error) {
-	cmd := exec.CommandContext(ctx, g.git, append([]string{"config", "--" + g.scope}, args...)...)
+	return g.execIn(ctx, "--"+g.scope, args...)
+}
+
+// execIn runs git config with scope ("--global", "--local", or "" for every file git
+// reads from here).
+func (g *GitConfig) execIn(ctx context.Context, scope string, args ...string) (string, int, error) {
+	full := []string{"config"}
+	if scope != "" {
+		full = append(full, scope)
+	}
+	cmd := exec.CommandContext(ctx, g.git, append(full, args...)...)
 	cmd.Env = g.env
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
-		return out.String(), ee.ExitCode(), g.fail(args, ee.ExitCode(), errb.String())
+		return out.String(), ee.ExitCode(), g.fail(scope, args, ee.ExitCode(), errb.String())
 	}
 	if err != nil {
 		return "", -1, fmt.Errorf("git config: %w", err)
@@ -172,16 +184,19 @@ func (g *GitConfig) exec(ctx context.Context, args ...string) (string, int, erro
 	return out.String(), 0, nil
 }
 
-func (g *GitConfig) fail(args []string, code int, stderr string) error {
+func (g *GitConfig) fail(scope string, args []string, code int, stderr string) error {
 	msg := strings.TrimSpace(stderr)
 	msg = strings.TrimPrefix(msg, "fatal: ")
 	if msg == "" {
 		msg = fmt.Sprintf("exit status %d", code)
 	}
-	if g.scope == "local" && strings.Contains(msg, "inside a git repository") {
+	if scope == "--local" && strings.Contains(msg, "inside a git repository") {
 		return usageErr("--local needs the current directory to be inside a git repository (git said: %s)", oneLine(msg))
 	}
-	return fmt.Errorf("git config --%s %s: %s", g.scope, args[0], oneLine(msg))
+	if scope != "" {
+		scope += " "
+	}
+	return fmt.Errorf("git config %s%s: %s", scope, args[0], oneLine(msg))
 }
 
 func oneLine(s string) string {
@@ -196,7 +211,12 @@ func (g *GitConfig) run(ctx context.Context, args ...string) error {
 // GetAll returns every value of key in this config file, in order; none is not an
 // error.
 func (g *GitConfig) GetAll(ctx context.Context, key string) ([]string, error) {
-	out, code, err := g.exec(ctx, "--null", "--get-all", key)
+	return g.getAllIn(ctx, "--"+g.scope, key)
+}
+
+// getAllIn is GetAll in scope (see execIn).
+func (g *GitConfig) getAllIn(ctx context.Context, scope, key string) ([]string, error) {
+	out, code, err := g.execIn(ctx, scope, "--null", "--get-all", key)
 	if code == gitConfigNotFound {
 		return nil, nil
 	}
@@ -209,7 +229,19 @@ func (g *GitConfig) GetAll(ctx context.Context, key string) ([]string, error) {
 // EntraHosts lists the hosts of the credential.<url>.helper entries of this config file
 // that run git-credential-entra for the profile.
 func (g *GitConfig) EntraHosts(ctx context.Context, profile string) ([]string, error) {
-	out, code, err := g.exec(ctx, "--null", "--get-regexp", `^credential\..*\.helper$`)
+	return g.entraHosts(ctx, "--"+g.scope, profile)
+}
+
+// AllEntraHosts is EntraHosts over every config file git reads from the current
+// directory (system, global, and the repository's when in one), whichever one this
+// GitConfig writes: a URL wired in any of them still needs the host in gitHosts. The
+// config files of other repositories are out of sight.
+func (g *GitConfig) AllEntraHosts(ctx context.Context, profile string) ([]string, error) {
+	return g.entraHosts(ctx, "", profile)
+}
+
+func (g *GitConfig) entraHosts(ctx context.Context, scope, profile string) ([]string, error) {
+	out, code, err := g.execIn(ctx, scope, "--null", "--get-regexp", `^credential\..*\.helper$`)
 	if code == gitConfigNotFound {
 		return nil, nil
 	}
@@ -327,6 +359,64 @@ func (g *GitConfig) Remove(ctx context.Context, key, host string, out io.Writer)
 		}
 	}
 	return true, nil
+}
+
+// addedHostKey is where setup records the hosts it added to the profile's gitHosts: a
+// key of entratool's own section, in the config file that holds the credential.<url>
+// entries, so that --remove takes out of gitHosts exactly what setup put in and leaves
+// the defaults and the hosts the user listed. git ignores sections it does not know.
+func addedHostKey(profile string) string { return "entratool." + profile + ".addedGitHost" }
+
+// writableScopes are the config files setup writes to, and so may hold its records.
+func writableScopes() []string { return []string{"--global", "--local"} }
+
+// AddedHost reports whether a config file git reads from here records that setup added
+// host (a HostKey) to the profile's gitHosts: the user's or the current repository's,
+// whichever of them this GitConfig writes.
+func (g *GitConfig) AddedHost(ctx context.Context, profile, host string) (bool, error) {
+	have, err := g.getAllIn(ctx, "", addedHostKey(profile))
+	if err != nil {
+		return false, err
+	}
+	return ListsHost(have, host), nil
+}
+
+// RecordAddedHost records in this config file, beside the credential.<url> entries
+// that need it, that setup added host (a HostKey) to the profile's gitHosts.
+func (g *GitConfig) RecordAddedHost(ctx context.Context, profile, host string) error {
+	have, err := g.GetAll(ctx, addedHostKey(profile))
+	if err != nil || ListsHost(have, host) {
+		return err
+	}
+	return g.run(ctx, "--add", addedHostKey(profile), host)
+}
+
+// ForgetAddedHost drops the records of RecordAddedHost for host from the user's config
+// and, when the current directory is in a repository, from the repository's: setup
+// may have written the record to either, whichever this GitConfig writes.
+func (g *GitConfig) ForgetAddedHost(ctx context.Context, profile, host string) error {
+	key := addedHostKey(profile)
+	for _, scope := range writableScopes() {
+		have, err := g.getAllIn(ctx, scope, key)
+		var ue *UsageError
+		if scope == "--local" && errors.As(err, &ue) {
+			continue // not in a repository: no local config to clean
+		}
+		if err != nil {
+			return err
+		}
+		for _, v := range slices.Compact(slices.Sorted(slices.Values(have))) {
+			if k, _ := HostKey(v); k != host {
+				continue
+			}
+			// git matches values by extended regular expression: the value itself,
+			// quoted and anchored, is that one value only.
+			if _, _, err := g.execIn(ctx, scope, "--unset-all", key, "^"+regexp.QuoteMeta(v)+"$"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // WithHost is a profile's gitHosts with host added, unless they already match it

@@ -295,3 +295,97 @@ func TestSplitNull(t *testing.T) {
 		t.Error("splitNull")
 	}
 }
+
+// What setup records about the gitHosts it added lives in entratool's own section of the
+// file it wires; it is read from every config file, and forgotten in the user's and the
+// repository's.
+func TestGitConfigAddedHostRecords(t *testing.T) {
+	r := newGitRig(t)
+	ctx := context.Background()
+	repo := filepath.Join(t.TempDir(), "repo")
+	if out, err := exec.Command("git", "init", "--quiet", repo).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	t.Chdir(repo)
+	global, local := r.open(false), r.open(true)
+	const profile = `my.prof"1`
+	if added, err := global.AddedHost(ctx, profile, "git.example.com"); err != nil || added {
+		t.Fatalf("before any record: %v %v", added, err)
+	}
+	for i := 0; i < 2; i++ { // the second time changes nothing
+		if err := global.RecordAddedHost(ctx, profile, "git.example.com"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := global.RecordAddedHost(ctx, profile, "[::1]:8443"); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.git("--get-all", "entratool."+profile+".addedGitHost"); got != "git.example.com\n[::1]:8443\n" {
+		t.Fatalf("records %q\n%s", got, r.content())
+	}
+	// Written to the global file, seen from the local one too; only that host.
+	for _, c := range []struct {
+		host string
+		want bool
+	}{{"git.example.com", true}, {"[::1]:8443", true}, {"example.com", false}, {"git.example.com:8443", false}} {
+		if added, err := local.AddedHost(ctx, profile, c.host); err != nil || added != c.want {
+			t.Errorf("AddedHost(%q) = %v, %v", c.host, added, err)
+		}
+	}
+	if added, _ := local.AddedHost(ctx, "my.prof", "git.example.com"); added {
+		t.Error("a record of another profile counts")
+	}
+	// Forgotten wherever it is, whichever file the GitConfig writes.
+	if err := local.RecordAddedHost(ctx, profile, "git.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := local.ForgetAddedHost(ctx, profile, "git.example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if added, _ := global.AddedHost(ctx, profile, "git.example.com"); added {
+		t.Errorf("still recorded:\n%s", r.content())
+	}
+	if added, _ := global.AddedHost(ctx, profile, "[::1]:8443"); !added {
+		t.Error("forgot another host")
+	}
+	// Outside a repository there is no local file to clean: not an error.
+	t.Chdir(t.TempDir())
+	if err := global.ForgetAddedHost(ctx, profile, "[::1]:8443"); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.git("--get-all", "entratool."+profile+".addedGitHost"); got != "" {
+		t.Errorf("records left %q", got)
+	}
+}
+
+// AllEntraHosts sees the entries of every config file git reads here, EntraHosts those
+// of its own file only.
+func TestGitConfigAllEntraHosts(t *testing.T) {
+	r := newGitRig(t)
+	ctx := context.Background()
+	repo := filepath.Join(t.TempDir(), "repo")
+	if out, err := exec.Command("git", "init", "--quiet", repo).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	t.Chdir(repo)
+	global, local := r.open(false), r.open(true)
+	var out bytes.Buffer
+	if err := global.Setup(ctx, "https://dev.azure.com/One", "dev.azure.com", "entra --profile ado", &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if err := local.Setup(ctx, "https://git.example.com/x", "git.example.com", "entra --profile ado", &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	if hosts, err := global.EntraHosts(ctx, "ado"); err != nil || !slices.Equal(hosts, []string{"dev.azure.com"}) {
+		t.Errorf("EntraHosts = %q, %v", hosts, err)
+	}
+	for _, g := range []*GitConfig{global, local} {
+		if hosts, err := g.AllEntraHosts(ctx, "ado"); err != nil || !slices.Equal(hosts, []string{"dev.azure.com", "git.example.com"}) {
+			t.Errorf("%s: AllEntraHosts = %q, %v", g.Scope(), hosts, err)
+		}
+	}
+	t.Chdir(t.TempDir())
+	if hosts, err := global.AllEntraHosts(ctx, "ado"); err != nil || !slices.Equal(hosts, []string{"dev.azure.com"}) {
+		t.Errorf("outside the repository: AllEntraHosts = %q, %v", hosts, err)
+	}
+}
