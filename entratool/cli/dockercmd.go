@@ -234,35 +234,59 @@ func (o *dockerSetupOptions) setup(ctx context.Context, p *profile.Profile, host
 	if err != nil {
 		return err
 	}
-	movedFrom, err := o.claimRegistry(ctx, p, host)
+	// Already "entra": the file is left as it is, not rewritten in setup's layout.
+	configChanged := previous != dockercred.HelperName
+	movedFrom, profileChanged, err := o.claimRegistry(ctx, p, host)
 	if err != nil {
 		return err
 	}
 	for _, other := range movedFrom {
 		fmt.Fprintf(o.IO.Err, "note: profile '%s' listed %s as well; removed it there, so that docker uses '%s'\n", other, host, p.Name)
 	}
-	if previous != "" && previous != dockercred.HelperName {
+	if previous != "" && configChanged {
 		fmt.Fprintf(o.IO.Err, "note: credHelpers[%q] was %q; now %q\n", host, previous, dockercred.HelperName)
 	}
-	if err := dc.update(out); err != nil {
-		return err
+	if configChanged {
+		if err := dc.update(out); err != nil {
+			return err
+		}
+	}
+	if !dockercred.IsACRHost(host) {
+		o.warn(fmt.Sprintf("warning: %s is not an Azure Container Registry (*.azurecr.io, *.azurecr.us, *.azurecr.cn): docker-credential-entra will still try ACR's token exchange there", host))
 	}
 	if !helperOnPath(o.App.Getenv("PATH"), "docker-credential-entra") {
 		o.warn("warning: docker-credential-entra is not on PATH; docker runs it from there (install it beside entratool)")
 	}
-	fmt.Fprintf(o.IO.Out, "✓ docker will log in to %s with profile '%s' (credHelpers in %s)\n", host, p.Name, dc.path)
+	if configChanged && profileChanged {
+		fmt.Fprintf(o.IO.Out, "✓ docker will log in to %s with profile '%s' (credHelpers in %s)\n", host, p.Name, dc.path)
+		return nil
+	}
+	// A repeated run must not read as if it had set things up again: each half says
+	// whether it changed.
+	if configChanged {
+		fmt.Fprintf(o.IO.Out, "✓ credHelpers[%q] = %q in %s\n", host, dockercred.HelperName, dc.path)
+	} else {
+		fmt.Fprintf(o.IO.Out, "✓ credHelpers[%q] = %q in %s: unchanged\n", host, dockercred.HelperName, dc.path)
+	}
+	if profileChanged {
+		fmt.Fprintf(o.IO.Out, "✓ profile '%s' now lists %s\n", p.Name, host)
+	} else {
+		fmt.Fprintf(o.IO.Out, "✓ profile '%s' lists %s already: unchanged\n", p.Name, host)
+	}
 	return nil
 }
 
 // claimRegistry lists host in p's registries and in no other profile's, since the
 // helper serves a registry with the first profile that lists it; it returns the
-// profiles host was taken from.
-func (o *dockerSetupOptions) claimRegistry(ctx context.Context, p *profile.Profile, host string) ([]string, error) {
+// profiles host was taken from, and whether profiles.json changed (it is not rewritten
+// when it already says so).
+func (o *dockerSetupOptions) claimRegistry(ctx context.Context, p *profile.Profile, host string) (movedFrom []string, changed bool, err error) {
 	st, err := o.App.profiles()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	var movedFrom []string
+	// Returned by the change to leave the file unwritten; decided under the store's lock.
+	unchanged := errors.New("unchanged")
 	err = st.Update(ctx, func(c *profile.Config) error {
 		q, err := c.Existing(p.Name)
 		if err != nil {
@@ -276,10 +300,17 @@ func (o *dockerSetupOptions) claimRegistry(ctx context.Context, p *profile.Profi
 		}
 		if !hasRegistry(q.Registries, host) {
 			q.Registries = append(q.Registries, host)
+			changed = true
+		}
+		if !changed && len(movedFrom) == 0 {
+			return unchanged
 		}
 		return nil
 	})
-	return movedFrom, err
+	if errors.Is(err, unchanged) {
+		return nil, false, nil
+	}
+	return movedFrom, changed, err
 }
 
 func (o *dockerSetupOptions) remove(ctx context.Context, p *profile.Profile, host, path string) error {

@@ -132,12 +132,15 @@ func TestDockerSetupNewConfig(t *testing.T) {
 	if m := mode(t, filepath.Dir(path)); m != 0o700 {
 		t.Fatalf("new docker dir mode %v", m)
 	}
-	// With the helper on PATH, no warning.
+	// With the helper on PATH, no warning about it; only that this is not ACR.
 	bin := filepath.Join(e.dir, "docker-credential-entra")
 	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if r := e.ok("", "docker", "setup", "--registry", "127.0.0.1:5000"); r.err != "" {
+	if r := e.ok("", "docker", "setup", "--registry", "127.0.0.1:5000"); r.err != "warning: 127.0.0.1:5000 is not an Azure Container Registry (*.azurecr.io, *.azurecr.us, *.azurecr.cn): docker-credential-entra will still try ACR's token exchange there\n" {
+		t.Fatalf("stderr %q", r.err)
+	}
+	if r := e.ok("", "docker", "setup", "--registry", "myreg.azurecr.io"); r.err != "" {
 		t.Fatalf("stderr %q", r.err)
 	}
 }

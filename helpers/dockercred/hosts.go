@@ -60,3 +60,29 @@ func SameRegistry(a, b string) bool {
 	kb, ok := NormalizeServerURL(b)
 	return ok && ka == kb
 }
+
+// acrDomains are the domains of Azure Container Registry login servers: the public,
+// US government and China clouds.
+func acrDomains() []string { return []string{".azurecr.io", ".azurecr.us", ".azurecr.cn"} }
+
+// IsACRHost reports whether registry (any form NormalizeServerURL takes) is an Azure
+// Container Registry login server, a name with at least one label in front of one of
+// ACR's domains. The port is not part of the name: "myreg.azurecr.io:5000" is named
+// like ACR, "registry.example.com:5000" is not. The helper only speaks ACR's token
+// exchange, so setup warns about any other registry.
+func IsACRHost(registry string) bool {
+	key, ok := NormalizeServerURL(registry)
+	if !ok {
+		return false
+	}
+	name, _, ok := hostport.Split(key)
+	if !ok {
+		return false
+	}
+	for _, d := range acrDomains() {
+		if len(name) > len(d) && strings.HasSuffix(name, d) {
+			return true
+		}
+	}
+	return false
+}
