@@ -83,7 +83,7 @@ func HelperCommand(profile, pathEnv, exeDir string) (string, error) {
 	}
 	path := filepath.Join(exeDir, HelperBinary)
 	if !isExecutable(path) {
-		return "", fmt.Errorf("%s is neither on PATH nor beside entratool in %s: install it there (make build puts both in ./bin) or add its directory to PATH",
+		return "", fmt.Errorf("%s is neither on PATH nor beside entratool in %s: install every entratool binary together (the release archive, package, or go install github.com/entratool/entratool/...@latest) or add its directory to PATH",
 			HelperBinary, exeDir)
 	}
 	if fsutil.ShellQuote(path) == path {
