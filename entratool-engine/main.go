@@ -12,6 +12,7 @@ import (
 
 	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/termtext"
+	"github.com/entratool/entratool/core/version"
 	"github.com/entratool/entratool/entratool/cli"
 )
 
@@ -21,6 +22,12 @@ func main() {
 
 // run dispatches to the entry point the first argument names (launch.AsFlag).
 func run(ctx context.Context, args []string, s cli.Streams, getenv func(string) string) int {
+	// Asked directly, the engine names itself; through the entratool front
+	// (--as=entratool --version) the CLI answers as entratool.
+	if version.Requested(args) {
+		fmt.Fprintln(s.Out, version.Line(launch.EngineName))
+		return 0
+	}
 	entry := launch.EntryCLI
 	if len(args) > 0 && strings.HasPrefix(args[0], launch.AsFlag) {
 		entry, args = strings.TrimPrefix(args[0], launch.AsFlag), args[1:]

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/entratool/entratool/core/launch"
+	"github.com/entratool/entratool/core/version"
 	"github.com/entratool/entratool/entratool/cli"
 )
 
@@ -48,5 +49,22 @@ func TestEntryPoints(t *testing.T) {
 	// Without --as the engine is entratool.
 	if out, _, code := engine(t, "version"); code != 0 || out == "" {
 		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+// Run by itself the engine names itself; behind the entratool front (--as=entratool) it
+// answers as entratool, as `entratool --version` must.
+func TestVersion(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--version"}, version.Line(launch.EngineName)},
+		{[]string{launch.AsFlag + launch.EntryCLI, "--version"}, version.Line("entratool")},
+	} {
+		out, errOut, code := engine(t, tc.args...)
+		if code != 0 || out != tc.want+"\n" || errOut != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want %q", tc.args, code, out, errOut, tc.want)
+		}
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/core/tokencache"
+	"github.com/entratool/entratool/core/version"
 	"github.com/entratool/entratool/helpers/gitcred"
 )
 
@@ -34,6 +35,10 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 	args, err := gitcred.ParseArgs(argv)
 	if errors.Is(err, gitcred.ErrHelp) {
 		fmt.Fprint(stderr, gitcred.Usage)
+		return 0
+	}
+	if errors.Is(err, gitcred.ErrVersion) {
+		fmt.Fprintln(stdout, version.Line(program))
 		return 0
 	}
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
 	"github.com/entratool/entratool/core/token"
+	"github.com/entratool/entratool/core/version"
 	"github.com/entratool/entratool/emulator"
 	"github.com/entratool/entratool/internal/testkit"
 )
@@ -235,5 +236,18 @@ func TestUsageAndProfileErrors(t *testing.T) {
 	out, errOut, code = w.run(t, "protocol=https\nhost dev.azure.com\n", "get")
 	if code != 1 || out != "" || !strings.Contains(errOut, "invalid credential line 2") {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
+// --version is answered like every entratool binary's, on stdout, wherever it stands
+// among the flags, and before anything is read or looked up.
+func TestVersion(t *testing.T) {
+	w := newWorld(t)
+	want := version.Line("git-credential-entra") + "\n"
+	for _, args := range [][]string{{"--version"}, {"--profile", "nope", "--version"}, {"--version", "get"}} {
+		out, errOut, code := w.run(t, "", args...)
+		if code != 0 || out != want || errOut != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want %q", args, code, out, errOut, want)
+		}
 	}
 }

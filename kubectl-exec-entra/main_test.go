@@ -9,6 +9,7 @@ import (
 
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/tokencache"
+	"github.com/entratool/entratool/core/version"
 	"github.com/entratool/entratool/helpers/execcred"
 	"github.com/entratool/entratool/internal/testkit"
 )
@@ -62,5 +63,19 @@ func TestCacheHitAnswersWithoutEngine(t *testing.T) {
 	_, err = src.Credential(context.Background(), execcred.Request{Scope: "api://other/.default"})
 	if err == nil || !strings.Contains(err.Error(), "entratool-engine not found") || stderr.Len() != 0 {
 		t.Fatalf("miss: %v, stderr %q", err, stderr.String())
+	}
+}
+
+// --version is answered like every entratool binary's, on stdout, exit 0, before any
+// profile is looked up.
+func TestVersion(t *testing.T) {
+	want := version.Line("kubectl-exec-entra") + "\n"
+	for _, args := range [][]string{{"--version"}, {"-version"}, {"--profile", "nope", "--version"}} {
+		var out, errOut bytes.Buffer
+		getenv := func(string) string { return "" }
+		code := execcred.Run(context.Background(), execcred.Env{Args: args, Getenv: getenv, Stdout: &out, Stderr: &errOut}, source{getenv: getenv, stderr: &errOut})
+		if code != 0 || out.String() != want || errOut.Len() != 0 {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want %q", args, code, out.String(), errOut.String(), want)
+		}
 	}
 }

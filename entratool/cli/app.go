@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/entratool/entratool/core/secret"
 	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/core/token"
+	"github.com/entratool/entratool/core/version"
 )
 
 // Streams are the process's standard streams. InTTY says whether stdin is a terminal,
@@ -71,6 +74,11 @@ func withCode(code int, err error) error {
 func Run(ctx context.Context, s Streams, args []string, getenv func(string) string) int {
 	a := &App{Streams: s, Getenv: getenv, Now: time.Now}
 	root := a.rootCmd()
+	if len(args) > 0 && (args[0] == cobra.ShellCompRequestCmd || args[0] == cobra.ShellCompNoDescRequestCmd) {
+		// Only when the shell asks: cobra keeps flag completion functions in a
+		// process-wide map, which would otherwise hold every run's command tree.
+		a.registerFlagCompletions(root)
+	}
 	root.SetArgs(args)
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
@@ -84,6 +92,14 @@ func Run(ctx context.Context, s Streams, args []string, getenv func(string) stri
 		// Errors quote certificate subjects and servers' words: escaped, so that they
 		// can neither forge lines nor drive the terminal.
 		fmt.Fprintf(s.Err, "entratool: %s\n", termtext.Line(msg))
+	}
+	var unknown *unknownCommandError
+	if errors.As(err, &unknown) && len(unknown.Suggestions) > 0 {
+		// cobra's layout: the names on lines of their own, to be copied.
+		fmt.Fprintln(s.Err, "Did you mean this?")
+		for _, name := range unknown.Suggestions {
+			fmt.Fprintf(s.Err, "\t%s\n", name)
+		}
 	}
 	a.debugIDs("entratool", err)
 	return code
@@ -157,9 +173,117 @@ func (a *App) rootCmd() *cobra.Command {
 			root.PersistentFlags().StringVarP(&a.profileName, f.Name, f.Short, "", f.Usage)
 		}
 	}
+	// --version as cobra answers it, in version.Line's words: the entratool front answers
+	// a bare --version itself, and this says the same for every other spelling. No -v,
+	// since no other binary answers it.
+	root.Version = version.Version
+	root.Flags().Bool("version", false, "print the version and exit")
+	root.SetVersionTemplate(templateText(version.Line("entratool") + "\n"))
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(a.commands()...)
+	eachCommand(root, suggestSubcommands)
+	eachCommand(root, a.completeProfileArgs)
 	return root
+}
+
+// templateText is a text/template that prints s as it is, whatever braces it holds.
+func templateText(s string) string { return "{{" + strconv.Quote(s) + "}}" }
+
+// eachCommand calls fn for c and every command below it.
+func eachCommand(c *cobra.Command, fn func(*cobra.Command)) {
+	fn(c)
+	for _, sub := range c.Commands() {
+		eachCommand(sub, fn)
+	}
+}
+
+// unknownCommandError is a word that names none of Path's subcommands. Its message is
+// one line; Run prints the Suggestions (close subcommand names) after it, one a line.
+type unknownCommandError struct {
+	Word, Path  string
+	Suggestions []string
+}
+
+func (e *unknownCommandError) Error() string {
+	if len(e.Suggestions) > 0 {
+		return fmt.Sprintf("unknown command %q for %q", e.Word, e.Path)
+	}
+	return fmt.Sprintf("unknown command %q for %q (see '%s --help')", e.Word, e.Path, e.Path)
+}
+
+// suggestSubcommands makes a command that holds subcommands refuse an argument as a
+// mistyped subcommand: a usage error with cobra's "Did you mean this?" suggestions. On
+// its own cobra suggests only at the root (and with the suggestions inside the error
+// text), and a group below it that cannot run shows its help with exit 0 for any word.
+// A group given no argument runs as before: its own Args and RunE, else its help.
+func suggestSubcommands(c *cobra.Command) {
+	if !c.HasSubCommands() {
+		return
+	}
+	check := c.Args
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return &launch.ExitError{Code: ExitUsage, Err: &unknownCommandError{Word: args[0], Path: cmd.CommandPath(), Suggestions: suggestionsFor(cmd, args[0])}}
+		}
+		if check != nil {
+			return check(cmd, args)
+		}
+		return nil
+	}
+	if !c.Runnable() {
+		// cobra shows the help of a command that cannot run before it looks at the
+		// arguments; runnable, it checks them first.
+		c.RunE = func(cmd *cobra.Command, args []string) error { return cmd.Help() }
+	}
+}
+
+// suggestionsFor is cobra's choice of subcommands (within edit distance 2, or starting
+// with word) narrowed to the closest ones, a prefix being closest: "lst" is list, not
+// list and use.
+func suggestionsFor(c *cobra.Command, word string) []string {
+	if c.DisableSuggestions {
+		return nil
+	}
+	if c.SuggestionsMinimumDistance <= 0 {
+		c.SuggestionsMinimumDistance = 2
+	}
+	var best []string
+	bestDist := -1
+	for _, name := range c.SuggestionsFor(word) {
+		d := 0
+		if !strings.HasPrefix(strings.ToLower(name), strings.ToLower(word)) {
+			d = editDistance(strings.ToLower(word), strings.ToLower(name))
+		}
+		switch {
+		case bestDist < 0 || d < bestDist:
+			best, bestDist = []string{name}, d
+		case d == bestDist && !slices.Contains(best, name):
+			best = append(best, name)
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes (command names are
+// ASCII).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 // commands lists the top-level commands.

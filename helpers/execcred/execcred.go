@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/entratool/entratool/core/tokencache"
+	"github.com/entratool/entratool/core/version"
 )
 
 // API versions of client.authentication.k8s.io this plugin answers.
@@ -148,6 +149,7 @@ func ScopeFor(serverID string) string {
 }
 
 const usage = `usage: kubectl-exec-entra [--profile NAME] [--server-id ID | --scope SCOPE]
+       kubectl-exec-entra --version
 
 A client-go exec credential plugin: prints an ExecCredential with an Entra ID token for
 the AKS server application (default server id ` + DefaultServerID + `).
@@ -156,6 +158,10 @@ Wire it into a kubeconfig with: entratool kubeconfig convert -p NAME
 
 // errHelp is returned by ParseArgs for -h/--help, after the usage was printed.
 var errHelp = flag.ErrHelp
+
+// errVersion is returned by ParseArgs for --version, beside any other flags: Run then
+// prints version.Line and nothing more.
+var errVersion = errors.New("version requested")
 
 // ParseArgs parses the command line; usage text for -h goes to stderr.
 func ParseArgs(args []string, stderr io.Writer) (Args, error) {
@@ -167,12 +173,16 @@ func ParseArgs(args []string, stderr io.Writer) (Args, error) {
 	fs.StringVar(&a.Profile, "p", "", "")
 	fs.StringVar(&serverID, "server-id", "", "")
 	fs.StringVar(&scope, "scope", "", "")
+	showVersion := fs.Bool("version", false, "")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, usage)
 			return Args{}, errHelp
 		}
 		return Args{}, err
+	}
+	if *showVersion {
+		return Args{}, errVersion
 	}
 	if fs.NArg() > 0 {
 		return Args{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -232,6 +242,10 @@ func Run(ctx context.Context, env Env, src Source) int {
 	}
 	args, err := ParseArgs(env.Args, env.Stderr)
 	if errors.Is(err, errHelp) {
+		return ExitOK
+	}
+	if errors.Is(err, errVersion) {
+		fmt.Fprintln(env.Stdout, version.Line("kubectl-exec-entra"))
 		return ExitOK
 	}
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 
 // Usage is the one-screen help of git-credential-entra.
 const Usage = `usage: git-credential-entra [--profile NAME] [--bearer] [--timeout 30s] [--debug] get|store|erase|capability
+       git-credential-entra --version
 
 A git credential helper: git runs it with an action and the request on stdin. It answers
 only https requests for the profile's gitHosts (default dev.azure.com, *.visualstudio.com)
@@ -20,6 +21,9 @@ Set it up with: entratool git setup -p NAME --url https://dev.azure.com/ORG
 
 // ErrHelp is returned by ParseArgs for -h/--help.
 var ErrHelp = errors.New("help requested")
+
+// ErrVersion is returned by ParseArgs for --version: the caller prints version.Line.
+var ErrVersion = errors.New("version requested")
 
 // Args are the helper's command line.
 type Args struct {
@@ -77,6 +81,8 @@ func ParseArgs(args []string) (Args, error) {
 			a.Debug = true
 		case arg == "-h" || arg == "--help":
 			return Args{}, ErrHelp
+		case arg == "--version":
+			return Args{}, ErrVersion
 		case strings.HasPrefix(arg, "-") && arg != "-":
 			return Args{}, fmt.Errorf("unknown flag %s", name)
 		default:

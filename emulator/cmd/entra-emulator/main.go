@@ -5,6 +5,7 @@
 //	               [--config apps.json] [--domain TENANT:contoso.onmicrosoft.com]
 //	               [--addr 127.0.0.1:0] [--dir DIR] [--token-lifetime 1h]
 //	               [--ready-file F] [--verbose]
+//	entra-emulator --version
 //
 // On start it prints one JSON line, {"authority":…,"caFile":…,"pid":…}, and writes the
 // same to --ready-file atomically. Secrets are read from the environment variable a
@@ -30,6 +31,7 @@ import (
 
 	"github.com/entratool/entratool/core/fsutil"
 	"github.com/entratool/entratool/core/jsonpos"
+	"github.com/entratool/entratool/core/version"
 	"github.com/entratool/entratool/emulator"
 )
 
@@ -70,6 +72,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 	f, code, ok := parseFlags(args, stderr)
 	if !ok {
 		return code
+	}
+	if f.version {
+		fmt.Fprintln(stdout, version.Line("entra-emulator"))
+		return 0
 	}
 	regs, tenantDomains, err := collect(f.apps, f.secretApps, f.domains, f.configFile, lookupEnv)
 	if err != nil {
@@ -112,6 +118,7 @@ type cmdFlags struct {
 	apps, secretApps, domains        listFlag
 	gitRepos                         listFlag
 	kube, registry                   bool
+	version                          bool // print version.Line and start nothing
 }
 
 // parseFlags reads the command line. When it must not go on (refused, or only asked for
@@ -131,6 +138,7 @@ func parseFlags(args []string, stderr io.Writer) (f cmdFlags, code int, ok bool)
 	fs.Var(&f.gitRepos, "git-repo", "serve a git repository NAME over HTTPS for Azure DevOps tokens (repeatable; starts the git server)")
 	fs.BoolVar(&f.kube, "kube", false, "serve a Kubernetes API that takes AKS tokens")
 	fs.BoolVar(&f.registry, "registry", false, "serve a container registry behind ACR-style token exchange")
+	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return f, 0, false

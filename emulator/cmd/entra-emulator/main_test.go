@@ -20,6 +20,7 @@ import (
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
+	"github.com/entratool/entratool/core/version"
 	"github.com/entratool/entratool/internal/testbin"
 	"github.com/entratool/entratool/internal/testkit"
 )
@@ -328,4 +329,13 @@ func FuzzParseConfig(f *testing.F) {
 			}
 		}
 	})
+}
+
+// --version is answered like every entratool binary's, without starting anything.
+func TestVersion(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"--version"}, &out, &errOut, func(string) (string, bool) { return "", false })
+	if want := version.Line("entra-emulator") + "\n"; code != 0 || out.String() != want || errOut.Len() != 0 {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want %q", code, out.String(), errOut.String(), want)
+	}
 }
