@@ -5,15 +5,27 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"os"
 
 	"github.com/entratool/entratool/core/launch"
+	"github.com/entratool/entratool/core/version"
 )
 
 func main() {
 	args := os.Args[1:]
+	// --version needs nothing of the engine: answered here it costs no exec, and it still
+	// answers when the engine is missing (the cobra root in the engine says the same).
+	if version.Requested(args) {
+		fmt.Println(version.Line("entratool"))
+		return
+	}
 	if fastGetToken(args, os.Getenv, os.Stdout) {
 		return
+	}
+	if code, done := checkEngineForDoctor(context.Background(), args, os.Stdout, os.Stderr); done {
+		os.Exit(code)
 	}
 	os.Exit(launch.Replace("entratool", args))
 }

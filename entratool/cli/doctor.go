@@ -2,13 +2,9 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -16,6 +12,7 @@ import (
 
 	"github.com/entratool/entratool/core/cert"
 	"github.com/entratool/entratool/core/fsutil"
+	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
 	"github.com/entratool/entratool/core/termtext"
@@ -25,23 +22,31 @@ import (
 // doctorOptions are the inputs of doctor.
 type doctorOptions struct {
 	configEnv
-	ProfileFlag string // the global -p: check that profile only
+	ProfileFlag string        // the global -p: check that profile only
+	Live        bool          // --live: get a token from the authority for each profile checked
+	Timeout     time.Duration // --timeout: the bound of each --live token request
 }
 
 func newDoctorCmd(a *App, runF func(context.Context, *doctorOptions) error) *cobra.Command {
 	opts := &doctorOptions{}
-	return &cobra.Command{
-		Use:   "doctor [-p NAME]",
+	cmd := &cobra.Command{
+		Use:   "doctor [-p NAME] [--live [--timeout 30s]]",
 		Short: "Check files, permissions, secret store, certificates and helper wiring",
-		Args:  noArgs,
-		RunE:  runE(a, opts, &opts.configEnv, func(_ *cobra.Command, _ []string) { opts.ProfileFlag = a.profileName }, runF, runDoctor),
+		Long: "Check entratool-engine, the home and file permissions, the secret store, certificates and the\n" +
+			"git and docker wiring, offline: one line each, ✓ or ✗ with the fix. With --live, also get a new\n" +
+			"token from the authority for each profile checked (the cache is not used), and say why not if none comes.",
+		Args: noArgs,
+		RunE: runE(a, opts, &opts.configEnv, func(_ *cobra.Command, _ []string) { opts.ProfileFlag = a.profileName }, runF, runDoctor),
 	}
+	cmd.Flags().BoolVar(&opts.Live, "live", false, "also get a token from the authority for each profile checked (network)")
+	cmd.Flags().Var(newTimeoutFlag(&opts.Timeout, launch.DefaultTimeout), "timeout", "with --live, give up on each token after this long")
+	return cmd
 }
 
 // runDoctor prints one line per check, ✓ or ✗ with the fix, and fails (exit 1) if any
 // check did.
 func runDoctor(ctx context.Context, opts *doctorOptions) error {
-	d := &doctor{opts: opts, getenv: opts.App.Getenv}
+	d := &doctor{opts: opts, getenv: opts.App.Getenv, refused: map[string]bool{}}
 	d.run(ctx)
 	if d.failed > 0 {
 		return withCode(ExitFailure, fmt.Errorf("doctor: %d check(s) failed", d.failed))
@@ -54,6 +59,9 @@ type doctor struct {
 	opts   *doctorOptions
 	getenv func(string) string
 	failed int
+	// refused are the paths a ✗ line already named as refused by the trust rules, so
+	// that what cannot be read because of them is not reported as a second problem.
+	refused map[string]bool
 }
 
 // Each line is escaped as a whole: it may quote a certificate's subject or a file's name.
@@ -68,19 +76,20 @@ func (d *doctor) line(format string, args ...any) {
 }
 
 func (d *doctor) run(ctx context.Context) {
+	d.checkEngine()
 	home, err := d.opts.App.home()
 	if err != nil {
 		d.bad("set ENTRATOOL_HOME", "home: %v", err)
 		return
 	}
-	d.checkDir(home, "home")
+	d.checkDir(home, "home", "ENTRATOOL_HOME")
 	cfg := d.loadProfiles(home)
 	if cfg == nil {
 		return
 	}
 	cacheDir := token.CacheDir(home, d.getenv)
 	if _, err := os.Stat(cacheDir); err == nil {
-		d.checkDir(cacheDir, "token cache")
+		d.checkDir(cacheDir, "token cache", "ENTRATOOL_CACHE_DIR")
 	}
 	profiles, ok := d.selectProfiles(cfg)
 	if !ok {
@@ -97,7 +106,15 @@ func (d *doctor) loadProfiles(home string) *profile.Config {
 	st := &profile.Store{Home: home}
 	d.checkFile(st.Path(), "profiles")
 	cfg, err := st.Load()
-	if err != nil {
+	var u *fsutil.UntrustedError
+	switch {
+	case errors.As(err, &u) && d.refused[u.Path]:
+		d.warn("profiles in %s not read: entratool refuses %s (above)", st.Path(), u.Path)
+		return nil
+	case errors.As(err, &u):
+		d.untrusted("profiles", err)
+		return nil
+	case err != nil:
 		d.bad("correct the file at the position shown (it is never overwritten while malformed)", "%v", err)
 		return nil
 	}
@@ -123,19 +140,58 @@ func (d *doctor) selectProfiles(cfg *profile.Config) ([]*profile.Profile, bool) 
 	return []*profile.Profile{p}, true
 }
 
-func (d *doctor) checkDir(dir, what string) {
+// checkEngine reports the engine the entratool front found and checked before handing
+// it this command line (launch.CheckEngine); a missing or mismatched one the front
+// reported itself, since then this code does not run.
+func (d *doctor) checkEngine() {
+	if c, ok := launch.EngineChecked("entratool", d.getenv); ok {
+		d.line("%s", c.Line())
+		return
+	}
+	d.warn("%s: not checked (doctor was not started through entratool)", launch.EngineName)
+}
+
+// checkDir checks a directory entratool keeps state in: the trust rules (SPEC §12:
+// owned by the user, not writable by group or others), private to the user, and
+// writable by them. envVar is the variable that moves it elsewhere.
+func (d *doctor) checkDir(dir, what, envVar string) {
 	fi, err := os.Stat(dir)
 	switch {
 	case errors.Is(err, os.ErrNotExist):
 		d.bad("run `entratool config create`", "%s %s does not exist", what, dir)
 	case err != nil:
 		d.bad("check the path", "%s %s: %v", what, dir, err)
-	case d.untrusted(what, fsutil.CheckDir(dir)):
+	case d.untrustedDir(what, envVar, fi, fsutil.CheckDir(dir)):
 	case fi.Mode().Perm()&0o077 != 0:
-		d.bad("chmod 700 "+dir, "%s %s is %04o (group/others can read it)", what, dir, fi.Mode().Perm())
+		d.bad("chmod 700 "+fsutil.ShellQuote(dir), "%s %s is %04o (group/others can read it)", what, dir, fi.Mode().Perm())
 	default:
+		if err := dirWritable(dir, fi); err != nil {
+			d.bad("chmod 700 "+fsutil.ShellQuote(dir)+" (or, on a read-only file system, set "+envVar+" to a writable directory)",
+				"%s %s is not writable by you (%v): entratool cannot save profiles, secrets or tokens there", what, dir, err)
+			return
+		}
 		d.ok("%s %s (%04o)", what, dir, fi.Mode().Perm())
 	}
+}
+
+// untrustedDir reports a directory the trust rules refuse as a failed check naming its
+// mode, and whether there was one. A directory someone else owns cannot be fixed with
+// chmod: the fix is a directory of one's own.
+func (d *doctor) untrustedDir(what, envVar string, fi os.FileInfo, err error) bool {
+	var u *fsutil.UntrustedError
+	if !errors.As(err, &u) {
+		return false
+	}
+	d.refused[u.Path] = true
+	problem, fix := u.Problem, u.Fix
+	if !strings.Contains(problem, "(mode ") {
+		problem += fmt.Sprintf(" (mode %04o)", fi.Mode().Perm())
+	}
+	if strings.Contains(u.Problem, "owned by") {
+		fix = "use a directory of your own (set " + envVar + "), or have root give this one to you: sudo chown -R \"$(id -un)\" " + fsutil.ShellQuote(u.Path)
+	}
+	d.bad(fix, "%s %s %s: entratool refuses it", what, u.Path, problem)
+	return true
 }
 
 // untrusted reports a refusal of the trust rules (SPEC §12: owner, mode, file type) as
@@ -145,6 +201,7 @@ func (d *doctor) untrusted(what string, err error) bool {
 	if !errors.As(err, &u) {
 		return false
 	}
+	d.refused[u.Path] = true
 	d.bad(u.Fix, "%s %s %s: entratool refuses it", what, u.Path, u.Problem)
 	return true
 }
@@ -172,13 +229,23 @@ func (d *doctor) checkProfile(ctx context.Context, home string, p *profile.Profi
 		d.bad("`entratool config edit -p "+p.Name+"`", "profile %s: %v", p.Name, err)
 		return
 	}
+	before := d.failed
 	pw := d.checkSecret(ctx, home, p)
+	thumbprint := ""
 	if p.UseCertificate && p.CertificatePath != "" {
-		d.checkCertificate(ctx, p, pw)
+		thumbprint = d.checkCertificate(ctx, p, pw)
 	} else if p.CertificateStore != "" {
-		d.ok("profile %s: key in the %s store, thumbprint %s (plugin not started by doctor)", p.Name, p.CertificateStore, p.CertificateThumbprint)
+		thumbprint = profile.NormThumbprint(p.CertificateThumbprint)
+		d.ok("profile %s: key in the %s store, thumbprint %s (plugin not started by doctor)", p.Name, p.CertificateStore, thumbprint)
 	}
-	d.checkWiring(p)
+	if d.opts.Live {
+		if d.failed > before {
+			d.warn("profile %s: no token requested: fix the checks above first", p.Name)
+		} else {
+			d.checkToken(ctx, p, thumbprint)
+		}
+	}
+	d.checkWiring(ctx, p)
 }
 
 // checkSecret checks that p's secret store opens and holds what p needs, and returns
@@ -211,7 +278,9 @@ func (d *doctor) checkSecret(ctx context.Context, home string, p *profile.Profil
 	return ""
 }
 
-func (d *doctor) checkCertificate(ctx context.Context, p *profile.Profile, pw string) {
+// checkCertificate checks that p's certificate file opens and is valid, and returns its
+// SHA-1 thumbprint as the Azure portal shows it ("" when it does not open).
+func (d *doctor) checkCertificate(ctx context.Context, p *profile.Profile, pw string) string {
 	if w := cert.PermissionWarning(p.CertificatePath); w != "" {
 		w = strings.TrimPrefix(w, "warning: ")
 		if i := strings.Index(w, "; run:"); i >= 0 {
@@ -226,89 +295,19 @@ func (d *doctor) checkCertificate(ctx context.Context, p *profile.Profile, pw st
 			fix = "`entratool config edit -p " + p.Name + "` → Certificate Password"
 		}
 		d.bad(fix, "profile %s: %v", p.Name, err)
-		return
+		return ""
 	}
+	thumbprint := cert.ThumbprintSHA1(c.Leaf)
 	now := d.opts.App.Now()
 	if err := cert.CheckValidity(c.Leaf, now); err != nil {
 		d.bad("create and upload a new certificate, then `entratool config rotate -p "+p.Name+" --certificate NEW.pfx`", "profile %s: %v", p.Name, err)
-		return
+		return thumbprint
 	}
 	days := int(c.Leaf.NotAfter.Sub(now).Hours() / 24)
 	if days < 30 {
-		d.warn("profile %s: certificate %s expires in %d days (%s) — plan `entratool config rotate`", p.Name, cert.ThumbprintSHA1(c.Leaf), days, c.Leaf.NotAfter.UTC().Format("2006-01-02"))
-		return
+		d.warn("profile %s: certificate %s expires in %d days (%s) — plan `entratool config rotate`", p.Name, thumbprint, days, c.Leaf.NotAfter.UTC().Format("2006-01-02"))
+		return thumbprint
 	}
-	d.ok("profile %s: certificate %s opens, thumbprint %s, %d days left", p.Name, p.CertificatePath, cert.ThumbprintSHA1(c.Leaf), days)
-}
-
-// checkWiring looks at the host tools' configuration for the helpers this profile serves.
-func (d *doctor) checkWiring(p *profile.Profile) {
-	if len(p.GitHosts) > 0 {
-		d.checkGitWiring(p)
-	}
-	if len(p.Registries) > 0 {
-		d.checkDockerWiring(p)
-	}
-}
-
-// checkGitWiring looks for git's entra credential helper for each of p's git hosts.
-func (d *doctor) checkGitWiring(p *profile.Profile) {
-	if _, err := exec.LookPath("git-credential-entra"); err != nil {
-		d.warn("profile %s: git-credential-entra is not on PATH (git setup writes its absolute path instead)", p.Name)
-	}
-	wired := gitEntraHosts()
-	for _, h := range p.GitHosts {
-		if strings.HasPrefix(h, "*.") {
-			continue
-		}
-		if wired[strings.ToLower(h)] {
-			d.ok("profile %s: git uses the entra helper for https://%s", p.Name, h)
-		} else {
-			d.bad("`entratool git setup -p "+p.Name+" --url https://"+h+"/ORG`", "profile %s: git has no entra credential helper for https://%s", p.Name, h)
-		}
-	}
-}
-
-// gitEntraHosts are the hosts (lower case) git's config has an entra credential helper
-// for. credential.<url>.helper entries are usually scoped to an organization
-// (https://dev.azure.com/ORG), so they are matched by host rather than by URL.
-func gitEntraHosts() map[string]bool {
-	out, _ := exec.Command("git", "config", "--get-regexp", `^credential\..*\.helper$`).Output()
-	wired := map[string]bool{}
-	for _, line := range strings.Split(string(out), "\n") {
-		key, val, ok := strings.Cut(line, " ")
-		if !ok || !strings.Contains(val, "entra") {
-			continue
-		}
-		u := strings.TrimSuffix(strings.TrimPrefix(key, "credential."), ".helper")
-		if pu, err := url.Parse(u); err == nil && pu.Host != "" {
-			wired[strings.ToLower(pu.Host)] = true
-		}
-	}
-	return wired
-}
-
-// checkDockerWiring looks for credHelpers[REGISTRY] = "entra" in docker's config.json
-// for each of p's registries.
-func (d *doctor) checkDockerWiring(p *profile.Profile) {
-	dir := d.getenv("DOCKER_CONFIG")
-	if dir == "" {
-		if h, err := os.UserHomeDir(); err == nil {
-			dir = filepath.Join(h, ".docker")
-		}
-	}
-	var cfg struct {
-		CredHelpers map[string]string `json:"credHelpers"`
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	if err == nil {
-		err = json.Unmarshal(data, &cfg)
-	}
-	for _, r := range p.Registries {
-		if err == nil && cfg.CredHelpers[r] == "entra" {
-			d.ok("profile %s: docker uses the entra helper for %s", p.Name, r)
-		} else {
-			d.bad("`entratool docker setup -p "+p.Name+" --registry "+r+"`", "profile %s: docker has no credHelpers entry \"entra\" for %s", p.Name, r)
-		}
-	}
+	d.ok("profile %s: certificate %s opens, thumbprint %s, %d days left", p.Name, p.CertificatePath, thumbprint, days)
+	return thumbprint
 }
