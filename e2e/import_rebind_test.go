@@ -73,7 +73,7 @@ func rebindCases(w *world) []rebindCase {
 	w.emu.RegisterApp(emulator.App{TenantID: tenantID, ClientID: clientID, Certificates: []*x509.Certificate{cf.leaf}, Secrets: []string{"old-client-secret-e2e"}})
 	return []rebindCase{
 		{"secret", "old-client-secret-e2e", []string{"--client-secret-stdin"}, "no client secret for profile"},
-		{"cert", "old-certificate-password", []string{"--certificate", cf.pfx, "--certificate-password-stdin"}, "invalid certificate password"},
+		{"cert", "old-certificate-password", []string{"--certificate", cf.pfx, "--certificate-password-stdin"}, "certificate password required"},
 	}
 }
 

@@ -357,7 +357,7 @@ func TestKubeExecPluginPromptsOnlyWhenInteractive(t *testing.T) {
 	if err == nil || out != "" || strings.Contains(screen, "Certificate password for profile") {
 		t.Fatalf("interactive=false: err %v, stdout %q, terminal %q", err, out, screen)
 	}
-	if !strings.Contains(screen, "invalid certificate password") {
+	if !strings.Contains(screen, "certificate password required") {
 		t.Errorf("interactive=false: terminal %q", screen)
 	}
 	if d := time.Since(start); d > 20*time.Second {
