@@ -277,12 +277,28 @@ func (c *Command) parseOptions(args []string) error {
 func (c *Command) takeOption(f flagSpec, val string, attached bool, args []string, i int) (int, error) {
 	switch {
 	case f.multi:
+		n := 0
 		if attached {
+			if err := checkValue(f, val); err != nil {
+				return i, err
+			}
 			c.set(f, val)
+			n++
 		}
 		for i+1 < len(args) && !isOption(args[i+1]) && args[i+1] != "--" {
 			i++
+			if err := checkValue(f, args[i]); err != nil {
+				return i, err
+			}
 			c.set(f, args[i])
+			n++
+		}
+		// argparse would take a bare --scope (nargs='*') as no scope, and az would
+		// then get the ARM token: but a bare --scope is what `--scope $SCOPE` with
+		// SCOPE unset sends, and a token for another resource than the one meant is
+		// worse than an error.
+		if n == 0 {
+			return i, usagef("argument %s: expected at least one argument", f.display())
 		}
 	case f.value:
 		if !attached {
@@ -291,6 +307,9 @@ func (c *Command) takeOption(f flagSpec, val string, attached bool, args []strin
 			}
 			i++
 			val = args[i]
+		}
+		if err := checkValue(f, val); err != nil {
+			return i, err
 		}
 		c.set(f, val)
 	default:
@@ -327,6 +346,31 @@ func (c *Command) set(f flagSpec, v string) {
 	}
 }
 
+// checkValue refuses an empty --scope, --resource or --resource-type: an unset shell
+// variable (`--scope "$SCOPE"`), which the shim would otherwise read as "not given" and
+// answer with the ARM token — a token for a resource the caller did not ask for.
+func checkValue(f flagSpec, v string) error {
+	switch name := f.names[0]; name {
+	case "--scope", "--resource":
+		if strings.TrimSpace(v) == "" {
+			example := "https://management.azure.com/.default"
+			if name == "--resource" {
+				example = "https://management.azure.com"
+			}
+			return usagef("argument %s: empty value: give a %s such as %s, or leave %s out for an ARM token", name, name[2:], example, name)
+		}
+	case "--resource-type":
+		if v == "" {
+			return invalidResourceType(v)
+		}
+	}
+	return nil
+}
+
+func invalidResourceType(v string) error {
+	return usagef("'%s' is not a valid value for '--resource-type'. Allowed values: %s.", v, strings.Join(resourceTypeChoices, ", "))
+}
+
 func (c *Command) validate() error {
 	if !contains(outputChoices, c.Output) {
 		return usagef("argument --output/-o: invalid choice: '%s' (choose from %s)", c.Output, quoteList(outputChoices))
@@ -336,7 +380,7 @@ func (c *Command) validate() error {
 		return usagef("output format '%s' is not supported by entratool's az shim: use json, jsonc, tsv or none", c.Output)
 	}
 	if c.ResourceType != "" && !contains(resourceTypeChoices, c.ResourceType) {
-		return usagef("'%s' is not a valid value for '--resource-type'. Allowed values: %s.", c.ResourceType, strings.Join(resourceTypeChoices, ", "))
+		return invalidResourceType(c.ResourceType)
 	}
 	if c.Query != "" {
 		if _, err := jmespath.Compile(c.Query); err != nil {
@@ -396,6 +440,7 @@ func ParseAzdArgs(args []string) (AzdCommand, error) {
 	var words []string
 	c := AzdCommand{Output: "json"}
 	var unknown []string
+	emptyScope := false
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
@@ -430,6 +475,9 @@ func ParseAzdArgs(args []string) (AzdCommand, error) {
 		}
 		switch f.dest {
 		case "scope":
+			if strings.TrimSpace(val) == "" {
+				emptyScope = true
+			}
 			c.Scopes = append(c.Scopes, val)
 		case "tenant":
 			c.TenantID = val
@@ -455,6 +503,10 @@ func ParseAzdArgs(args []string) (AzdCommand, error) {
 	}
 	if c.Output != "json" && c.Output != "none" {
 		return AzdCommand{}, usagef("unsupported format '%s'; supported formats are json and none", c.Output)
+	}
+	// As for az: an empty --scope is an unset variable, not a request for ARM.
+	if emptyScope {
+		return AzdCommand{}, usagef("flag --scope: empty value: give a scope such as https://management.azure.com/.default, or leave --scope out for an ARM token")
 	}
 	return c, nil
 }

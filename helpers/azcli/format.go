@@ -20,7 +20,9 @@ type AccessToken struct {
 // ExpiresOnLayout is the Azure CLI's local-time format; .NET wants exactly six fraction digits.
 const ExpiresOnLayout = "2006-01-02 15:04:05.000000"
 
-// NewAccessToken builds the az shape; loc is the local time zone (time.Local in the binary).
+// NewAccessToken builds the az shape; loc is the local time zone at expires, as the C
+// library computes it (localtime.FromTZ(TZ, time.Local).Location(expires): time.Local
+// alone reads a POSIX TZ string such as "EST+5" as UTC).
 func NewAccessToken(token string, expires time.Time, tenant, subscription string, loc *time.Location) AccessToken {
 	return AccessToken{
 		AccessToken:  token,

@@ -28,6 +28,10 @@ func FuzzParseArgs(f *testing.F) {
 		"auth\ntoken\n-o\njson\n--no-prompt\n--scope\nhttps://graph.microsoft.com/.default\n--tenant-id\nt",
 		"auth\ntoken\n--no-prompt=maybe\n-o",
 		"account\nget-access-token\n--query\n{a: `\"}\"`, b: 'x}'}",
+		"account\nget-access-token\n--scope\n",
+		"account\nget-access-token\n--scope=\n-o\njson",
+		"account\nget-access-token\n--resource\n \n--resource-type=",
+		"auth\ntoken\n--scope=\n-o\njson",
 	} {
 		f.Add(s)
 	}
@@ -49,6 +53,16 @@ func FuzzParseArgs(f *testing.F) {
 			default:
 				t.Fatalf("accepted output %q", c.Output)
 			}
+			// An empty --scope or --resource never reaches Scope, which would read it
+			// as "not given" and answer with the ARM token.
+			for _, v := range c.Scopes {
+				if strings.TrimSpace(v) == "" {
+					t.Fatalf("accepted an empty --scope: %q", c.Scopes)
+				}
+			}
+			if c.Resource != "" && strings.TrimSpace(c.Resource) == "" {
+				t.Fatalf("accepted an empty --resource: %q", c.Resource)
+			}
 			if _, err := c.Scope(CloudPublic); err != nil && c.ResourceType == "" {
 				checkErr(t, err)
 			}
@@ -65,6 +79,11 @@ func FuzzParseArgs(f *testing.F) {
 		checkErr(t, err)
 		if err == nil && d.Name != "" && d.Output != "json" && d.Output != "none" {
 			t.Fatalf("azd accepted output %q", d.Output)
+		}
+		for _, v := range d.Scopes {
+			if err == nil && d.Name != "" && strings.TrimSpace(v) == "" {
+				t.Fatalf("azd accepted an empty --scope: %q", d.Scopes)
+			}
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/entratool/entratool/core/localtime"
 	"github.com/entratool/entratool/core/termtext"
 )
 
@@ -54,7 +55,10 @@ type Env struct {
 	Getenv func(string) string
 	Stdout io.Writer
 	Stderr io.Writer
-	// Local is the zone of expiresOn (time.Local in the binary; az prints local time).
+	// Local is Go's local zone (time.Local in the binary). expiresOn is local time as az
+	// (Python, so the C library) computes it from TZ, read through Getenv: Local where
+	// Go reads TZ the same way (unset, a path, a zoneinfo name), else TZ as a POSIX
+	// string such as "EST+5", which Go reads as UTC (localtime.FromTZ).
 	Local *time.Location
 	// Self returns the shim's own executable, resolved; the real az search skips it.
 	// A function: only a pass-through needs it, and a cache hit should not pay for it.
@@ -77,6 +81,9 @@ func (e Env) local() *time.Location {
 	}
 	return e.Local
 }
+
+// zone is the local time zone az would print expiresOn in.
+func (e Env) zone() localtime.Zone { return localtime.FromTZ(e.getenv("TZ"), e.local()) }
 
 // Run is `az`: it answers the token commands from src and hands anything else to the
 // next real az on PATH. It returns the exit code.
@@ -164,7 +171,7 @@ func getAccessToken(ctx context.Context, c Command, env Env, src Source) (Access
 		// as az says the subscription it selected.
 		subscription = c.Subscription
 	}
-	return NewAccessToken(tok.AccessToken, tok.ExpiresOn, tenant, subscription, env.local()), nil
+	return NewAccessToken(tok.AccessToken, tok.ExpiresOn, tenant, subscription, env.zone().Location(tok.ExpiresOn)), nil
 }
 
 // checkTenant refuses a --tenant that is not the profile's. When the profile names its
@@ -225,8 +232,14 @@ func isGUID(s string) bool {
 	return true
 }
 
-// fail prints err as az does ("ERROR: …", one line) and returns its exit code.
+// fail prints err as az does ("ERROR: …", one line) and returns its exit code. With no
+// profile to sign in with, that line is az's own not-signed-in one, exactly, and
+// entratool's hint follows on a second line.
 func fail(stderr io.Writer, err error) int {
+	if hint, ok := noProfile(err); ok {
+		fmt.Fprintf(stderr, "ERROR: %s\n%s\n", azNotLoggedIn, oneLine(hint))
+		return ExitFailure
+	}
 	fmt.Fprintf(stderr, "ERROR: %s\n", oneLine(err.Error()))
 	var ue *UsageError
 	if errors.As(err, &ue) {
@@ -340,6 +353,9 @@ func RunAzd(ctx context.Context, env Env, src Source) int {
 // first); otherwise "ERROR: …". azd exits 1 for usage errors too.
 func failAzd(stderr io.Writer, output string, err error) int {
 	msg := oneLine(err.Error())
+	if hint, ok := noProfile(err); ok {
+		msg = azdNotLoggedIn + ". " + oneLine(hint)
+	}
 	if output != "json" {
 		fmt.Fprintf(stderr, "ERROR: %s\n", msg)
 		return ExitFailure

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/core/tokencache"
+	"github.com/entratool/entratool/helpers/azcli"
+	"github.com/entratool/entratool/internal/testbin"
+	"github.com/entratool/entratool/internal/testkit"
+)
+
+// shim is the built az-entra with an `az` link to it, run with only the environment
+// given: no engine on PATH (a cache miss fails instead of fetching), no inherited TZ.
+type shim struct {
+	t       *testing.T
+	bin, az string
+	home    string
+}
+
+func newShim(t *testing.T) *shim {
+	t.Helper()
+	if runtime.GOOS == "windows" {
+		t.Skip("symlinks")
+	}
+	bin := testbin.Path(t, "./az-entra")
+	links := t.TempDir()
+	az := filepath.Join(links, "az")
+	if err := os.Symlink(bin, az); err != nil {
+		t.Fatal(err)
+	}
+	return &shim{t: t, bin: bin, az: az, home: filepath.Join(t.TempDir(), "home")}
+}
+
+func (s *shim) run(path string, env []string, args ...string) (stdout, stderr string, code int) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Env = append([]string{"PATH=" + s.t.TempDir(), "HOME=" + s.t.TempDir(), "ENTRATOOL_HOME=" + s.home}, env...)
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code = 0
+	if err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			s.t.Fatalf("%s: %v", path, err)
+		}
+		code = ee.ExitCode()
+	}
+	return out.String(), errOut.String(), code
+}
+
+// save writes a client-secret profile (its cache key needs no certificate file) and
+// caches a token for scope, as the engine would have.
+func (s *shim) save(p *profile.Profile, scope string, exp time.Time) string {
+	s.t.Helper()
+	if err := (&profile.Store{Home: s.home}).Update(context.Background(), func(c *profile.Config) error { c.Put(p); return nil }); err != nil {
+		s.t.Fatal(err)
+	}
+	c := tokencache.Open(s.home, func(string) string { return "" })
+	id, ok := tokencache.CredentialID(p, c.Dir)
+	if !ok {
+		s.t.Fatal("no credential id for a secret profile")
+	}
+	tok := "eyJ0eXAiOiJKV1QifQ.eyJ0aWQiOiJ4In0." + strings.Repeat("s", 20)
+	if err := c.Put(tokencache.KeyFor(p, scope, id), &tokencache.Token{AccessToken: tok, TokenType: "Bearer", ExpiresOn: exp, Scope: scope}); err != nil {
+		s.t.Fatal(err)
+	}
+	return tok
+}
+
+// `az-entra --version` and `az --version` answer with exit 0 and nothing on stderr,
+// with no profile at all: Terraform and scripts probe for az this way.
+func TestVersion(t *testing.T) {
+	s := newShim(t)
+	for _, path := range []string{s.bin, s.az} {
+		out, errOut, code := s.run(path, nil, "--version")
+		if code != 0 || !strings.HasPrefix(out, "azure-cli ") || !strings.Contains(out, azcli.CLIVersion) || errOut != "" {
+			t.Errorf("%s --version: exit %d, stdout %q, stderr %q", filepath.Base(path), code, out, errOut)
+		}
+		out, errOut, code = s.run(path, nil, "version", "-o", "json")
+		var v map[string]any
+		if code != 0 || json.Unmarshal([]byte(out), &v) != nil || v["azure-cli"] != azcli.CLIVersion || errOut != "" {
+			t.Errorf("%s version: exit %d, stdout %q, stderr %q", filepath.Base(path), code, out, errOut)
+		}
+	}
+}
+
+// No profile: az's not-signed-in line, exactly (the SDKs' credential chains look for
+// "az login"), then entratool's hint; exit 1.
+func TestNoProfileSaysAzLogin(t *testing.T) {
+	s := newShim(t)
+	check := func(env []string, hint string) {
+		t.Helper()
+		for _, args := range [][]string{{"account", "get-access-token", "-o", "json", "--resource", "https://management.azure.com"}, {"account", "show", "-o=json"}} {
+			out, errOut, code := s.run(s.az, env, args...)
+			lines := strings.Split(errOut, "\n")
+			if code != 1 || out != "" || len(lines) != 3 || lines[0] != "ERROR: Please run 'az login' to setup account." || !strings.Contains(lines[1], hint) {
+				t.Errorf("%v az %s: exit %d, stdout %q, stderr %q", env, strings.Join(args, " "), code, out, errOut)
+			}
+		}
+	}
+	check(nil, "entratool config create")
+	s.save(&profile.Profile{Name: "ci", ClientID: testkit.ClientID, TenantID: testkit.TenantID}, "https://management.azure.com/.default", time.Now().Add(time.Hour))
+	check([]string{"ENTRATOOL_PROFILE=nope"}, "ENTRATOOL_PROFILE")
+}
+
+// An empty --scope/--resource is a usage error, exit 2, before any profile is read.
+func TestEmptyScope(t *testing.T) {
+	s := newShim(t)
+	for _, args := range [][]string{{"--scope", ""}, {"--scope="}, {"--resource", ""}, {"--resource="}} {
+		args = append([]string{"account", "get-access-token", "-o", "json"}, args...)
+		out, errOut, code := s.run(s.az, nil, args...)
+		if code != 2 || out != "" || !strings.HasPrefix(errOut, "ERROR: ") || strings.Count(errOut, "\n") != 1 || strings.Contains(errOut, "az login") {
+			t.Errorf("az %q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+}
+
+// expiresOn is local time as the C library computes it from TZ, POSIX rule strings
+// included (Go's own time.Local reads those as UTC). The token is a cache hit.
+func TestExpiresOnFollowsTZ(t *testing.T) {
+	date, err := exec.LookPath("date")
+	if err != nil {
+		t.Skip("no date(1) to compare with")
+	}
+	if v, err := exec.Command(date, "--version").Output(); err != nil || !strings.Contains(string(v), "GNU coreutils") {
+		t.Skip("date(1) is not GNU date")
+	}
+	s := newShim(t)
+	const scope = "https://management.azure.com/.default"
+	exp := time.Now().Add(90 * time.Minute).Truncate(time.Second)
+	tok := s.save(&profile.Profile{Name: "ci", ClientID: testkit.ClientID, TenantID: testkit.TenantID}, scope, exp)
+	for _, tz := range []string{"EST+5", "<+0530>-5:30", "EST5EDT,M3.2.0,M11.1.0", "CET-1CEST,M3.5.0,M10.5.0/3", "Europe/Berlin", "UTC"} {
+		cmd := exec.Command(date, "-d", "@"+strconv.FormatInt(exp.Unix(), 10), "+%Y-%m-%d %H:%M:%S")
+		cmd.Env = []string{"TZ=" + tz, "LC_ALL=C"}
+		want, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, errOut, code := s.run(s.az, []string{"TZ=" + tz}, "account", "get-access-token", "--resource", "https://management.azure.com", "-o", "json")
+		var at azcli.AccessToken
+		if code != 0 || json.Unmarshal([]byte(out), &at) != nil || at.AccessToken != tok {
+			t.Fatalf("TZ=%s: exit %d, stdout %q, stderr %q", tz, code, out, errOut)
+		}
+		if w := strings.TrimSpace(string(want)) + ".000000"; at.ExpiresOn != w || at.ExpiresOnUTC != exp.Unix() {
+			t.Errorf("TZ=%s: expiresOn %q, expires_on %d; the C library says %q", tz, at.ExpiresOn, at.ExpiresOnUTC, w)
+		}
+	}
+}
