@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"time"
 
 	"github.com/entratool/entratool/core/launch"
+	"github.com/entratool/entratool/core/localtime"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/core/tokencache"
@@ -41,7 +43,9 @@ func Write(w io.Writer, f string, t *tokencache.Token, p *profile.Profile) error
 	case "json":
 		return WriteJSON(w, launch.NewTokenJSON(t))
 	case "az":
-		return WriteJSON(w, azcli.NewAccessToken(t.AccessToken, t.ExpiresOn, t.TenantID, p.SubscriptionID, time.Local))
+		// expiresOn is local time as az (C, Python) prints it: POSIX TZ strings included.
+		loc := localtime.FromTZ(os.Getenv("TZ"), time.Local).Location(t.ExpiresOn)
+		return WriteJSON(w, azcli.NewAccessToken(t.AccessToken, t.ExpiresOn, t.TenantID, p.SubscriptionID, loc))
 	case "env":
 		s, err := envexport.Format("sh", Vars(t, p))
 		if err != nil {

@@ -58,3 +58,21 @@ func TestWriteJSONEscapesTerminalControls(t *testing.T) {
 		t.Fatalf("got %q, want %q", out.String(), want)
 	}
 }
+
+// get-token -o az prints expiresOn as az does: local time by the C library's reading of
+// TZ, POSIX strings included (Go's time.Local reads TZ=EST+5 as UTC).
+func TestWriteAzExpiresOnFollowsPOSIXTZ(t *testing.T) {
+	exp := time.Now().Add(time.Hour).Truncate(time.Second)
+	for tz, offset := range map[string]time.Duration{"EST+5": -5 * time.Hour, "<+0530>-5:30": 5*time.Hour + 30*time.Minute} {
+		t.Setenv("TZ", tz)
+		var out bytes.Buffer
+		tok := &tokencache.Token{AccessToken: "eyJ0.eyJ1.c2ln", ExpiresOn: exp}
+		if err := Write(&out, "az", tok, testProfile()); err != nil {
+			t.Fatal(err)
+		}
+		want := exp.UTC().Add(offset).Format("2006-01-02 15:04:05")
+		if !strings.Contains(out.String(), `"expiresOn": "`+want+`.000000"`) {
+			t.Errorf("TZ=%s: want expiresOn %s in\n%s", tz, want, out.String())
+		}
+	}
+}
