@@ -126,9 +126,8 @@ func askVersion(ctx context.Context, path string) (ver, problem string) {
 	}
 	line, _, _ := strings.Cut(string(out.b), "\n")
 	line = strings.TrimSpace(line)
-	rest, ok := strings.CutPrefix(line, EngineName+" ")
-	ver, _, _ = strings.Cut(rest, " (")
-	if !ok || ver == "" {
+	ver, ok := version.Parse(line, EngineName)
+	if !ok {
 		return "", fmt.Sprintf("does not tell its version (--version answered %q)", line)
 	}
 	return ver, ""

@@ -2,7 +2,10 @@
 // and the one line every entratool binary answers --version with.
 package version
 
-import "runtime"
+import (
+	"runtime"
+	"strings"
+)
 
 // Version is overwritten at link time (-X); "dev" marks a plain `go build`.
 var Version = "dev"
@@ -13,6 +16,15 @@ var Version = "dev"
 // and a mismatched set is easy to spot.
 func Line(program string) string {
 	return program + " " + Version + " (" + runtime.Version() + ", " + runtime.GOOS + "/" + runtime.GOARCH + ")"
+}
+
+// Parse reads the version out of a line Line(program) printed, for a binary that asks
+// another (the entratool front asking the engine beside it); ok is false for a line of
+// another form or another program.
+func Parse(line, program string) (v string, ok bool) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(line), program+" ")
+	v, _, _ = strings.Cut(rest, " (")
+	return v, ok && v != ""
 }
 
 // Requested reports whether a command line is exactly `--version`: how a binary that

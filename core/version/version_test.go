@@ -36,3 +36,15 @@ func TestRequested(t *testing.T) {
 		}
 	}
 }
+
+// Parse reads back what Line wrote, and nothing else.
+func TestParse(t *testing.T) {
+	if v, ok := Parse(Line("entratool-engine")+"\n", "entratool-engine"); !ok || v != Version {
+		t.Errorf("Parse(Line) = %q, %v", v, ok)
+	}
+	for _, line := range []string{"", "entratool-engine", "entratool-engine ", "entratool 1.0 (go1.26, linux/amd64)", "usage: entratool-engine …"} {
+		if v, ok := Parse(line, "entratool-engine"); ok {
+			t.Errorf("Parse(%q) = %q, accepted", line, v)
+		}
+	}
+}

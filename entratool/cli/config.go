@@ -44,12 +44,9 @@ func groupCmd(use, short, long string) *cobra.Command {
 		Use:   use,
 		Short: short,
 		Long:  long,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if len(args) == 0 {
-				return cmd.Help()
-			}
-			return usageErr("unknown command %q for %q (see '%s --help')", args[0], cmd.CommandPath(), cmd.CommandPath())
-		},
+		// A word after a group is refused before this runs, with suggestions
+		// (suggestSubcommands): all that is left is the group alone.
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 }
 
