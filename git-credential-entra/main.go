@@ -42,8 +42,8 @@ func run(ctx context.Context, argv []string, stdin io.Reader, stdout, stderr io.
 		return 0
 	}
 	if err != nil {
-		launch.Report(stderr, program, err)
-		fmt.Fprint(stderr, gitcred.Usage)
+		// One line, as every error: git shows the helper's stderr to the user as it is.
+		launch.Report(stderr, program, fmt.Errorf("%w (see %s --help)", err, program))
 		return 2
 	}
 	if launch.DebugEnabled(getenv) {

@@ -225,9 +225,13 @@ func TestUsageAndProfileErrors(t *testing.T) {
 	if code != 1 || out != "" || !strings.Contains(errOut, `profile "nope" not found`) {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
-	out, errOut, code = w.run(t, benchStdin, "--frobnicate", "get")
-	if code != 2 || out != "" || !strings.Contains(errOut, "unknown flag --frobnicate") {
-		t.Fatalf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	// A bad command line is one line, like every error, pointing at --help.
+	for _, bad := range [][]string{{"--frobnicate", "get"}, {"--timeout", "banana", "get"}} {
+		out, errOut, code = w.run(t, benchStdin, bad...)
+		if code != 2 || out != "" || !strings.HasPrefix(errOut, "git-credential-entra: ") ||
+			!strings.HasSuffix(errOut, " (see git-credential-entra --help)\n") || strings.Count(errOut, "\n") != 1 {
+			t.Fatalf("%q: exit %d, stdout %q, stderr %q", bad, code, out, errOut)
+		}
 	}
 	out, errOut, code = w.run(t, "", "--help")
 	if code != 0 || out != "" || !strings.Contains(errOut, "usage: git-credential-entra") {

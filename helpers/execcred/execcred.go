@@ -249,8 +249,8 @@ func Run(ctx context.Context, env Env, src Source) int {
 		return ExitOK
 	}
 	if err != nil {
-		fmt.Fprint(env.Stderr, usage)
-		return fail(ExitUsage, err)
+		// One line, as every error: kubectl shows the plugin's stderr as it is.
+		return fail(ExitUsage, fmt.Errorf("%w (see kubectl-exec-entra --help)", err))
 	}
 	info, err := ParseExecInfo(env.Getenv(ExecInfoEnv))
 	if err != nil {

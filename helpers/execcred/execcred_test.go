@@ -304,9 +304,11 @@ func TestRun(t *testing.T) {
 		}
 	})
 	t.Run("usage error: exit 2", func(t *testing.T) {
-		code, out, errOut := runPlugin(t, src, "", false, "--server-id", "a", "--scope", "b")
-		if code != ExitUsage || out != "" || !strings.Contains(errOut, "usage:") {
-			t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+		for _, bad := range [][]string{{"--server-id", "a", "--scope", "b"}, {"--bogus"}} {
+			code, out, errOut := runPlugin(t, src, "", false, bad...)
+			if code != ExitUsage || out != "" || strings.Count(errOut, "\n") != 1 || !strings.HasSuffix(errOut, "(see kubectl-exec-entra --help)\n") {
+				t.Errorf("%q: exit %d, stdout %q, stderr %q", bad, code, out, errOut)
+			}
 		}
 	})
 	t.Run("help: exit 0", func(t *testing.T) {
