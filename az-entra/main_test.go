@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -131,30 +130,19 @@ func TestEmptyScope(t *testing.T) {
 // expiresOn is local time as the C library computes it from TZ, POSIX rule strings
 // included (Go's own time.Local reads those as UTC). The token is a cache hit.
 func TestExpiresOnFollowsTZ(t *testing.T) {
-	date, err := exec.LookPath("date")
-	if err != nil {
-		t.Skip("no date(1) to compare with")
-	}
-	if v, err := exec.Command(date, "--version").Output(); err != nil || !strings.Contains(string(v), "GNU coreutils") {
-		t.Skip("date(1) is not GNU date")
-	}
+	date := testkit.LookGNUDate(t)
 	s := newShim(t)
 	const scope = "https://management.azure.com/.default"
 	exp := time.Now().Add(90 * time.Minute).Truncate(time.Second)
 	tok := s.save(&profile.Profile{Name: "ci", ClientID: testkit.ClientID, TenantID: testkit.TenantID}, scope, exp)
 	for _, tz := range []string{"EST+5", "<+0530>-5:30", "EST5EDT,M3.2.0,M11.1.0", "CET-1CEST,M3.5.0,M10.5.0/3", "Europe/Berlin", "UTC"} {
-		cmd := exec.Command(date, "-d", "@"+strconv.FormatInt(exp.Unix(), 10), "+%Y-%m-%d %H:%M:%S")
-		cmd.Env = []string{"TZ=" + tz, "LC_ALL=C"}
-		want, err := cmd.Output()
-		if err != nil {
-			t.Fatal(err)
-		}
+		want := testkit.GNUDate(t, date, tz, "+%Y-%m-%d %H:%M:%S", []int64{exp.Unix()})[0]
 		out, errOut, code := s.run(s.az, []string{"TZ=" + tz}, "account", "get-access-token", "--resource", "https://management.azure.com", "-o", "json")
 		var at azcli.AccessToken
 		if code != 0 || json.Unmarshal([]byte(out), &at) != nil || at.AccessToken != tok {
 			t.Fatalf("TZ=%s: exit %d, stdout %q, stderr %q", tz, code, out, errOut)
 		}
-		if w := strings.TrimSpace(string(want)) + ".000000"; at.ExpiresOn != w || at.ExpiresOnUTC != exp.Unix() {
+		if w := want + ".000000"; at.ExpiresOn != w || at.ExpiresOnUTC != exp.Unix() {
 			t.Errorf("TZ=%s: expiresOn %q, expires_on %d; the C library says %q", tz, at.ExpiresOn, at.ExpiresOnUTC, w)
 		}
 	}

@@ -3,10 +3,11 @@ package localtime
 import (
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 // zoneinfoDir is where glibc (with TZDIR unset, as glibcLocal runs it) looks for a TZ
@@ -14,38 +15,10 @@ import (
 const zoneinfoDir = "/usr/share/zoneinfo/"
 
 // glibcLocal returns, for each instant, "local time|zone name" as the C library's
-// localtime gives them under TZ=tz, by running the real date(1) once for all of them.
+// localtime gives them under TZ=tz.
 func glibcLocal(t testing.TB, date, tz string, instants []int64) []string {
 	t.Helper()
-	var in strings.Builder
-	for _, e := range instants {
-		in.WriteString("@" + strconv.FormatInt(e, 10) + "\n")
-	}
-	cmd := exec.Command(date, "-f", "-", "+%Y-%m-%d %H:%M:%S|%Z")
-	cmd.Env = []string{"TZ=" + tz, "LC_ALL=C"}
-	cmd.Stdin = strings.NewReader(in.String())
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("TZ=%q date: %v", tz, err)
-	}
-	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-	if len(lines) != len(instants) {
-		t.Fatalf("TZ=%q date: %d lines for %d instants", tz, len(lines), len(instants))
-	}
-	return lines
-}
-
-// lookDate finds GNU date(1), which reads instants from stdin (-f -).
-func lookDate(t testing.TB) string {
-	t.Helper()
-	date, err := exec.LookPath("date")
-	if err != nil {
-		t.Skip("no date(1) to compare with")
-	}
-	if out, err := exec.Command(date, "--version").Output(); err != nil || !strings.Contains(string(out), "GNU coreutils") {
-		t.Skip("date(1) is not GNU date")
-	}
-	return date
+	return testkit.GNUDate(t, date, tz, "+%Y-%m-%d %H:%M:%S|%Z", instants)
 }
 
 // glibc says whether the C library is glibc: every libc reads a well-formed TZ string
@@ -100,7 +73,7 @@ func storesBadMonth(r Rule) bool {
 // of every change, in common and leap years, before and after 1970 (where glibc counts
 // changes from 1970) and past 2038.
 func TestRuleMatchesGlibc(t *testing.T) {
-	date := lookDate(t)
+	date := testkit.LookGNUDate(t)
 	zones := []string{
 		"EST+5", "<+0530>-5:30", "UTC0", "<-03>3",
 		"EST5EDT,M3.2.0,M11.1.0", "CET-1CEST,M3.5.0,M10.5.0/3", "CST6CDT,M3.2.0/2:00:00,M11.1.0/2:00:00",
@@ -203,7 +176,7 @@ func TestFromTZ(t *testing.T) {
 
 // The zoneinfo names FromTZ hands to Go agree with glibc too.
 func TestFromTZMatchesGlibcForZoneNames(t *testing.T) {
-	date := lookDate(t)
+	date := testkit.LookGNUDate(t)
 	for _, tz := range []string{"Europe/Berlin", "UTC", "America/St_Johns", "Australia/Lord_Howe", "EST+5", "<+0530>-5:30"} {
 		z := FromTZ(tz, time.UTC)
 		var instants []int64

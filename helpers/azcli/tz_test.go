@@ -2,40 +2,16 @@ package azcli
 
 import (
 	"encoding/json"
-	"os/exec"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/entratool/entratool/internal/testkit"
 )
 
-// glibcLocal formats each instant as the C library's localtime does under TZ=tz, by
-// running the real date(1) once for all of them.
+// glibcLocal formats each instant as the C library's localtime does under TZ=tz.
 func glibcLocal(t *testing.T, tz string, instants []int64) []string {
 	t.Helper()
-	date, err := exec.LookPath("date")
-	if err != nil {
-		t.Skip("no date(1) to compare with")
-	}
-	if v, err := exec.Command(date, "--version").Output(); err != nil || !strings.Contains(string(v), "GNU coreutils") {
-		t.Skip("date(1) is not GNU date")
-	}
-	var in strings.Builder
-	for _, e := range instants {
-		in.WriteString("@" + strconv.FormatInt(e, 10) + "\n")
-	}
-	cmd := exec.Command(date, "-f", "-", "+%Y-%m-%d %H:%M:%S")
-	cmd.Env = []string{"TZ=" + tz, "LC_ALL=C", "PATH=/usr/bin:/bin"}
-	cmd.Stdin = strings.NewReader(in.String())
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("TZ=%q date: %v", tz, err)
-	}
-	lines := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
-	if len(lines) != len(instants) {
-		t.Fatalf("TZ=%q date: %d lines for %d instants", tz, len(lines), len(instants))
-	}
-	return lines
+	return testkit.GNUDate(t, testkit.LookGNUDate(t), tz, "+%Y-%m-%d %H:%M:%S", instants)
 }
 
 // expiresOn is local time as az (Python, so the C library) prints it, whatever TZ
