@@ -1,12 +1,17 @@
 package keystore
 
 import (
+	"fmt"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/go-plugin"
+
+	"github.com/entratool/entratool/core/version"
 )
 
 // Serve runs a key-store plugin: it answers the host's calls with s until the host
@@ -15,8 +20,14 @@ import (
 //	func main() { keystore.Serve(&myStore{}) }
 //
 // Run by hand, without the host's handshake, the executable says it is a plugin and
-// exits 1.
+// exits 1 — except for --version, answered with the line every entratool binary prints
+// (the host starts a plugin with no arguments, so the flag can only come from a person).
 func Serve(s Store) {
+	if version.Requested(os.Args[1:]) {
+		name := strings.TrimSuffix(filepath.Base(os.Args[0]), ".exe")
+		fmt.Println(version.Line(name))
+		return
+	}
 	done := make(chan struct{})
 	defer close(done)
 	go exitWithParent(done)

@@ -6,21 +6,6 @@
 // only says that it is a plugin, or with --version its version. See docs/keystore.md.
 package main
 
-import (
-	"fmt"
-	"os"
+import "github.com/entratool/entratool/core/keystore"
 
-	"github.com/entratool/entratool/core/keystore"
-	"github.com/entratool/entratool/core/version"
-)
-
-func main() {
-	// The host starts a plugin without arguments; a person asking for the version gets
-	// the line every entratool binary prints instead of go-plugin's "not meant to be
-	// executed directly".
-	if version.Requested(os.Args[1:]) {
-		fmt.Println(version.Line("entratool-keystore-pkcs11"))
-		return
-	}
-	keystore.Serve(newStore())
-}
+func main() { keystore.Serve(newStore()) }

@@ -9,21 +9,6 @@
 // for what was and was not run.
 package main
 
-import (
-	"fmt"
-	"os"
+import "github.com/entratool/entratool/core/keystore"
 
-	"github.com/entratool/entratool/core/keystore"
-	"github.com/entratool/entratool/core/version"
-)
-
-func main() {
-	// The host starts a plugin without arguments; a person asking for the version gets
-	// the line every entratool binary prints instead of go-plugin's "not meant to be
-	// executed directly".
-	if version.Requested(os.Args[1:]) {
-		fmt.Println(version.Line("entratool-keystore-wincert"))
-		return
-	}
-	keystore.Serve(newStore())
-}
+func main() { keystore.Serve(newStore()) }
