@@ -38,6 +38,12 @@ type Profile struct {
 	ACRScope                 string            `json:"acrScope,omitempty"`
 	SubscriptionID           string            `json:"subscriptionId,omitempty"`
 
+	// Certificate renewal through Microsoft Graph (SPEC §13).
+	ApplicationObjectID     string `json:"applicationObjectId,omitempty"`     // the app registration's Object ID
+	KeyCredentialID         string `json:"keyCredentialId,omitempty"`         // keyId of the certificate in use, as addKey returned it
+	PreviousCertificatePath string `json:"previousCertificatePath,omitempty"` // the certificate before the last renewal
+	GraphEndpoint           string `json:"graphEndpoint,omitempty"`           // Graph for a custom authority
+
 	// extra holds keys this version does not know, with their raw value bytes, so that a
 	// rewrite by this version does not destroy what a newer one (or a person) put there.
 	extra map[string]json.RawMessage
@@ -175,6 +181,17 @@ func (p *Profile) Validate() error {
 	if p.SubscriptionID != "" && !ValidGUID(p.SubscriptionID) {
 		return fieldErr("subscriptionId", "subscriptionId %q is not a GUID like 12345678-1234-1234-1234-123456789abc", p.SubscriptionID)
 	}
+	if p.ApplicationObjectID != "" && !ValidGUID(p.ApplicationObjectID) {
+		return fieldErr("applicationObjectId", "applicationObjectId %q is not a GUID: it is the Object ID on the app registration's Overview page", p.ApplicationObjectID)
+	}
+	if p.KeyCredentialID != "" && !ValidGUID(p.KeyCredentialID) {
+		return fieldErr("keyCredentialId", "keyCredentialId %q is not a GUID (the certificate's ID in the app registration)", p.KeyCredentialID)
+	}
+	if p.GraphEndpoint != "" {
+		if err := validEndpoint("graphEndpoint", p.GraphEndpoint, "https://graph.microsoft.com"); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -203,15 +220,21 @@ func validName(n string) error {
 }
 
 func validAuthority(s string) error {
+	return validEndpoint("authorityHost", s, AuthorityPublic+" (the tenant is added from tenantId)")
+}
+
+// validEndpoint checks a service's base URL: https (MSAL and Graph refuse anything
+// else), scheme and host only.
+func validEndpoint(field, s, example string) error {
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" || u.Opaque != "" {
-		return fieldErr("authorityHost", "authorityHost %q is not a URL like https://login.microsoftonline.com", s)
+		return fieldErr(field, "%s %q is not a URL like %s", field, s, example)
 	}
 	if u.Scheme != "https" {
-		return fieldErr("authorityHost", "authorityHost %q must use https:// (MSAL refuses other schemes)", s)
+		return fieldErr(field, "%s %q must use https://", field, s)
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || (u.Path != "" && u.Path != "/") {
-		return fieldErr("authorityHost", "authorityHost %q must be just scheme and host, like https://login.microsoftonline.com (the tenant is added from tenantId)", s)
+		return fieldErr(field, "%s %q must be just scheme and host, like %s", field, s, example)
 	}
 	return nil
 }

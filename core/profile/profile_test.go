@@ -762,3 +762,46 @@ func TestCheckScope(t *testing.T) {
 		t.Errorf("ResourceScope keeps the resource verbatim, as az does: %q", got)
 	}
 }
+
+func TestGraphEndpoint(t *testing.T) {
+	env := func(v string) func(string) string {
+		return func(k string) string {
+			if k == EnvGraphEndpoint {
+				return v
+			}
+			return ""
+		}
+	}
+	for _, tc := range []struct {
+		p    Profile
+		env  string
+		want string
+	}{
+		{Profile{}, "", GraphPublic},
+		{Profile{Cloud: "usgov"}, "", GraphUSGov},
+		{Profile{Cloud: "china"}, "", GraphChina},
+		{Profile{AuthorityHost: "https://login.microsoftonline.us/"}, "", GraphUSGov},
+		{Profile{AuthorityHost: "https://127.0.0.1:8443"}, "https://127.0.0.1:9443/", "https://127.0.0.1:9443"},
+		{Profile{AuthorityHost: "https://127.0.0.1:8443", GraphEndpoint: "https://graph.local/"}, "https://other", "https://graph.local"},
+	} {
+		got, err := tc.p.Graph(env(tc.env))
+		if err != nil || got != tc.want {
+			t.Errorf("%+v env %q: %q, %v; want %q", tc.p, tc.env, got, err, tc.want)
+		}
+	}
+	p := Profile{Name: "x", AuthorityHost: "https://login.contoso.test"}
+	if _, err := p.Graph(env("")); err == nil || !strings.Contains(err.Error(), "graphEndpoint") || !strings.Contains(err.Error(), EnvGraphEndpoint) {
+		t.Errorf("custom authority without a Graph endpoint: %v", err)
+	}
+	if _, err := p.Graph(env("http://graph.test")); err == nil {
+		t.Error("http:// Graph endpoint accepted")
+	}
+	bad := Profile{Name: "x", ClientID: "12345678-1234-1234-1234-123456789abc", TenantID: "t.onmicrosoft.com", ApplicationObjectID: "12345678-1234-1234-1234-123456789abc"}
+	if err := bad.Validate(); err != nil {
+		t.Errorf("valid renewal fields: %v", err)
+	}
+	bad.ApplicationObjectID = "myapp"
+	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "Object ID") {
+		t.Errorf("applicationObjectId not a GUID: %v", err)
+	}
+}
