@@ -112,6 +112,12 @@ func (e *EntraError) Error() string {
 	return b.String()
 }
 
+// HTTPStatus implements HTTPStatusError: Retry reads the status of the answer.
+func (e *EntraError) HTTPStatus() int { return e.Status }
+
+// RetryAfterValue implements HTTPStatusError: the answer's Retry-After header.
+func (e *EntraError) RetryAfterValue() string { return e.RetryAfter }
+
 // DebugIDs returns the ids Microsoft support asks for, for --debug output. They are the
 // server's text: escaped for the terminal.
 func (e *EntraError) DebugIDs() string {

@@ -38,7 +38,46 @@ const maxRetryAfter = 24 * time.Hour
 
 // Token implements Source.
 func (r Retrying) Token(ctx context.Context, scope string) (*Token, error) {
-	base, maxWait := r.Base, r.Max
+	var t *Token
+	err := Retry(ctx, RetryPolicy{Base: r.Base, Max: r.Max, Log: r.Log}, func(ctx context.Context) error {
+		var err error
+		t, err = r.Source.Token(ctx, scope)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// HTTPStatusError is an error that carries an HTTP answer's status and Retry-After
+// header. Retry classifies any such error in a chain by its status, whichever service
+// answered (Entra's EntraError, Graph's graph.Error): 429 and 5xx are retried, after
+// Retry-After when given, and every other status ends the loop.
+type HTTPStatusError interface {
+	error
+	HTTPStatus() int
+	RetryAfterValue() string
+}
+
+// RetryPolicy bounds Retry's backoff.
+type RetryPolicy struct {
+	// Base and Max bound the backoff; zero means 500 ms and 8 s.
+	Base, Max time.Duration
+	// Log is told about every retry (optional).
+	Log func(attempt int, wait time.Duration, err error)
+}
+
+// Retry calls attempt until it returns nil, fails in a way no retry mends, or ctx ends,
+// as SPEC §5 and §12 say of every request entratool makes: throttling (an
+// HTTPStatusError with 429), server errors (5xx), timeouts and dropped connections are
+// retried with exponential backoff, or after the server's Retry-After when it gave
+// one; a Retry-After beyond ctx's deadline ends it at once, saying so. Anything else —
+// a refusal, a refused connection, an unknown host, a TLS failure, a redirect, an
+// error Retry does not know — is returned as it is, at once. attempt builds its
+// request afresh each time (a new client assertion, a new body reader).
+func Retry(ctx context.Context, p RetryPolicy, attempt func(ctx context.Context) error) error {
+	base, maxWait := p.Base, p.Max
 	if base <= 0 {
 		base = 500 * time.Millisecond
 	}
@@ -46,14 +85,17 @@ func (r Retrying) Token(ctx context.Context, scope string) (*Token, error) {
 		maxWait = 8 * time.Second
 	}
 	backoff := base
-	for attempt := 1; ; attempt++ {
-		t, err := r.Source.Token(ctx, scope)
+	for n := 1; ; n++ {
+		err := attempt(ctx)
 		if err == nil {
-			return t, nil
+			return nil
 		}
 		wait, ok := retryAfter(err)
+		if !ok && attemptTimedOut(ctx, err) {
+			wait, ok = 0, true
+		}
 		if !ok {
-			return nil, err
+			return err
 		}
 		asked := wait > 0
 		if !asked {
@@ -66,27 +108,39 @@ func (r Retrying) Token(ctx context.Context, scope string) (*Token, error) {
 			if left := time.Until(dl); left < wait {
 				if asked {
 					status := ""
-					var ee *EntraError
-					if errors.As(err, &ee) {
-						status = fmt.Sprintf(" answered HTTP %d and", ee.Status)
+					var hs HTTPStatusError
+					if errors.As(err, &hs) {
+						status = fmt.Sprintf(" answered HTTP %d and", hs.HTTPStatus())
 					}
-					return nil, fmt.Errorf("gave up after %d attempt(s): the server%s asked to retry after %v (Retry-After), more than the %v left of the timeout: %w",
-						attempt, status, wait, left.Round(100*time.Millisecond), err)
+					return fmt.Errorf("gave up after %d attempt(s): the server%s asked to retry after %v (Retry-After), more than the %v left of the timeout: %w",
+						n, status, wait, left.Round(100*time.Millisecond), err)
 				}
-				return nil, fmt.Errorf("gave up after %d attempt(s) within the timeout: %w", attempt, err)
+				return fmt.Errorf("gave up after %d attempt(s) within the timeout: %w", n, err)
 			}
 		}
-		if r.Log != nil {
-			r.Log(attempt, wait, err)
+		if p.Log != nil {
+			p.Log(n, wait, err)
 		}
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
-			return nil, fmt.Errorf("gave up after %d attempt(s): %w", attempt, err)
+			return fmt.Errorf("gave up after %d attempt(s): %w", n, err)
 		case <-timer.C:
 		}
 	}
+}
+
+// attemptTimedOut reports whether err is a timeout of the attempt itself while ctx still
+// runs. net/http's "timeout awaiting response headers" (Transport.ResponseHeaderTimeout)
+// says it Is context.DeadlineExceeded, which retryAfter takes for the end of ctx; it is
+// a timeout like any other, retried as SPEC §12 says.
+// Only an HTTP request's timeout counts (a *url.Error): a key-store plugin that hangs
+// past its own per-call bound says DeadlineExceeded too, and is not retried — the same
+// hang would only repeat until the command's whole timeout is gone.
+func attemptTimedOut(ctx context.Context, err error) bool {
+	var ue *url.Error
+	return ctx.Err() == nil && errors.As(err, &ue) && errors.Is(err, context.DeadlineExceeded) && timedOut(err)
 }
 
 // retryAfter reports whether err is transient and, if the server said so, how long to
@@ -94,10 +148,10 @@ func (r Retrying) Token(ctx context.Context, scope string) (*Token, error) {
 // message quoting someone else's "EOF" or "connection refused" (a key-store plugin's
 // stderr) is not a network failure.
 func retryAfter(err error) (time.Duration, bool) {
-	var ee *EntraError
-	if errors.As(err, &ee) {
-		if ee.Status == http.StatusTooManyRequests || ee.Status >= 500 {
-			return parseRetryAfter(ee.RetryAfter, time.Now()), true
+	var hs HTTPStatusError
+	if errors.As(err, &hs) {
+		if st := hs.HTTPStatus(); st == http.StatusTooManyRequests || st >= 500 {
+			return parseRetryAfter(hs.RetryAfterValue(), time.Now()), true
 		}
 		return 0, false
 	}
@@ -248,11 +302,25 @@ func permanentCause(err error) (reason string, kind int) {
 type UnreachableError struct {
 	Host   string // host:port the request was for
 	Reason string // e.g. "connection refused", "no such host", the x509 error
-	kind   int
-	Err    error
+	// Setting names what the user configured the host with, for the hint, e.g. "the
+	// Graph endpoint (graphEndpoint)". Empty: the profile's authorityHost (the token
+	// path's wording).
+	Setting string
+	kind    int
+	Err     error
 }
 
 func (e *UnreachableError) Error() string {
+	if e.Setting != "" {
+		switch e.kind {
+		case failTLS:
+			return fmt.Sprintf("cannot reach %s over TLS: %s — check %s, the trusted CAs (SSL_CERT_FILE, SSL_CERT_DIR) and any TLS-inspecting proxy", e.Host, e.Reason, e.Setting)
+		case failDNS:
+			return fmt.Sprintf("cannot reach %s: %s — check %s and this machine's DNS", e.Host, e.Reason, e.Setting)
+		default:
+			return fmt.Sprintf("cannot reach %s: %s — check %s, any proxy (HTTPS_PROXY) and that the service is up", e.Host, e.Reason, e.Setting)
+		}
+	}
 	switch e.kind {
 	case failTLS:
 		return fmt.Sprintf("cannot reach %s over TLS: %s — check authorityHost, the trusted CAs (SSL_CERT_FILE, SSL_CERT_DIR) and any TLS-inspecting proxy", e.Host, e.Reason)
@@ -265,10 +333,15 @@ func (e *UnreachableError) Error() string {
 
 func (e *UnreachableError) Unwrap() error { return e.Err }
 
-// transportFailure reduces a permanent transport failure to one line a user can act on:
-// the redirect itself, or an UnreachableError naming the host. It returns nil for
-// anything else (answers, timeouts, dropped connections), which is left as it was.
-func transportFailure(err error) error {
+// transportFailure is TransportFailure on the token path: the hints name authorityHost.
+func transportFailure(err error) error { return TransportFailure(err, "") }
+
+// TransportFailure reduces a permanent transport failure to one line a user can act
+// on: the *RedirectError itself, or an *UnreachableError naming the host. setting names
+// what the user configured the host with, for the hint ("" for a token request: the
+// profile's authorityHost). It returns nil for anything else (answers, timeouts,
+// dropped connections), which is left as it was.
+func TransportFailure(err error, setting string) error {
 	reason, kind := permanentCause(err)
 	switch kind {
 	case failNone:
@@ -276,9 +349,10 @@ func transportFailure(err error) error {
 	case failRedirect:
 		var re *RedirectError
 		errors.As(err, &re)
+		re.Setting = setting
 		return re
 	}
-	return &UnreachableError{Host: failedHost(err), Reason: reason, kind: kind, Err: err}
+	return &UnreachableError{Host: failedHost(err), Reason: reason, Setting: setting, kind: kind, Err: err}
 }
 
 // failedHost names the host:port a failed request was for: the URL's (what the user
@@ -320,9 +394,16 @@ type RedirectError struct {
 	Host     string // who answered, host:port
 	Status   int
 	Location string // scheme://host/path the answer pointed to (no query)
+	// Setting names what the user configured the host with, for the hint; empty: the
+	// profile's authorityHost.
+	Setting string
 }
 
 func (e *RedirectError) Error() string {
+	if e.Setting != "" {
+		return fmt.Sprintf("%s answered HTTP %d redirecting to %s; entratool never follows redirects on credential requests: check %s and any proxy in between: it must name the service itself, not an address that forwards to it",
+			e.Host, e.Status, e.Location, e.Setting)
+	}
 	return fmt.Sprintf("%s answered HTTP %d redirecting to %s; entratool never follows redirects on credential requests: check authorityHost (the authority itself, not an address that forwards to it) and any proxy in between",
 		e.Host, e.Status, e.Location)
 }

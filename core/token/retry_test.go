@@ -3,11 +3,17 @@ package token
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -135,4 +141,153 @@ func mapEntraAnswer(status int, body string) error {
 	u, _ := url.Parse("https://login.example/t/oauth2/v2.0/token")
 	resp := &http.Response{StatusCode: status, Header: http.Header{"X-Ms-Request-Id": {"rid"}}, Body: io.NopCloser(bytes.NewReader([]byte(body)))}
 	return mapError(msalerrors.CallErr{Req: &http.Request{URL: u}, Resp: resp, Err: errors.New("x")}, "t", "c")
+}
+
+// statusErr is an answer from some service other than Entra: Retry knows it only
+// through HTTPStatusError.
+type statusErr struct {
+	status     int
+	retryAfter string
+}
+
+func (e statusErr) Error() string           { return fmt.Sprintf("service answered HTTP %d", e.status) }
+func (e statusErr) HTTPStatus() int         { return e.status }
+func (e statusErr) RetryAfterValue() string { return e.retryAfter }
+
+// Retry is the loop Retrying runs, for any call: transient answers of any service
+// that exposes its status are retried, refusals end it at once, and every retry is
+// logged with its attempt number.
+func TestRetryAnyCall(t *testing.T) {
+	var logged []int
+	policy := RetryPolicy{Base: time.Millisecond, Log: func(attempt int, wait time.Duration, err error) {
+		logged = append(logged, attempt)
+	}}
+	errs := []error{statusErr{status: 503}, fmt.Errorf("graph: %w", statusErr{status: 429}), io.ErrUnexpectedEOF, nil}
+	calls := 0
+	err := Retry(context.Background(), policy, func(ctx context.Context) error {
+		calls++
+		e := errs[0]
+		errs = errs[1:]
+		return e
+	})
+	if err != nil || calls != 4 || fmt.Sprint(logged) != "[1 2 3]" {
+		t.Fatalf("err %v after %d calls, logged %v", err, calls, logged)
+	}
+	for _, status := range []int{400, 401, 403, 404, 409} {
+		calls = 0
+		err := Retry(context.Background(), policy, func(ctx context.Context) error {
+			calls++
+			return statusErr{status: status}
+		})
+		var se statusErr
+		if !errors.As(err, &se) || se.status != status || calls != 1 {
+			t.Fatalf("%d: err %v after %d calls", status, err, calls)
+		}
+	}
+}
+
+func TestRetryHonoursAnyServicesRetryAfter(t *testing.T) {
+	if wait, ok := retryAfter(fmt.Errorf("addKey: %w", statusErr{status: 429, retryAfter: "7"})); !ok || wait != 7*time.Second {
+		t.Fatalf("429 Retry-After: 7 read as %v, %v", wait, ok)
+	}
+	if _, ok := retryAfter(statusErr{status: 404, retryAfter: "7"}); ok {
+		t.Fatal("404 retried")
+	}
+	// Past the deadline: given up at once, saying what the server asked and its status.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	calls := 0
+	start := time.Now()
+	err := Retry(ctx, RetryPolicy{}, func(ctx context.Context) error {
+		calls++
+		return statusErr{status: 503, retryAfter: "120"}
+	})
+	if calls != 1 || time.Since(start) > 500*time.Millisecond {
+		t.Fatalf("%d calls in %v", calls, time.Since(start))
+	}
+	if msg := err.Error(); !strings.Contains(msg, "answered HTTP 503 and asked to retry after 2m0s (Retry-After)") {
+		t.Fatalf("message %q", msg)
+	}
+}
+
+// EntraError is one of those errors: Retrying's classification of it is Retry's.
+func TestEntraErrorExposesStatusAndRetryAfter(t *testing.T) {
+	var hs HTTPStatusError = &EntraError{Status: 429, RetryAfter: "3"}
+	if hs.HTTPStatus() != 429 || hs.RetryAfterValue() != "3" {
+		t.Fatalf("%d %q", hs.HTTPStatus(), hs.RetryAfterValue())
+	}
+}
+
+// Another service's request names its own setting in the hint, not authorityHost; the
+// token path's messages are unchanged.
+func TestTransportFailureNamesTheSetting(t *testing.T) {
+	const setting = "the Graph endpoint (graphEndpoint)"
+	refused := msalWrapped("graph.example.invalid:443", dialErr(os.NewSyscallError("connect", syscall.ECONNREFUSED)))
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{refused, "cannot reach graph.example.invalid:443: connection refused — check " + setting + ", any proxy (HTTPS_PROXY) and that the service is up"},
+		{msalWrapped("graph.example.invalid:443", dialErr(&net.DNSError{Err: "no such host", Name: "graph.example.invalid", IsNotFound: true})),
+			"cannot reach graph.example.invalid:443: no such host — check " + setting + " and this machine's DNS"},
+		{msalWrapped("graph.example.invalid:443", &tls.CertificateVerificationError{Err: x509.UnknownAuthorityError{}}),
+			"cannot reach graph.example.invalid:443 over TLS: x509: certificate signed by unknown authority — check " + setting + ", the trusted CAs"},
+		{&url.Error{Op: "Post", URL: "https://graph.example.invalid/v1.0/x", Err: &RedirectError{Host: "graph.example.invalid:443", Status: 307, Location: "https://elsewhere.example/x"}},
+			"graph.example.invalid:443 answered HTTP 307 redirecting to https://elsewhere.example/x; entratool never follows redirects on credential requests: check " + setting},
+	} {
+		tf := TransportFailure(c.err, setting)
+		if tf == nil || !strings.HasPrefix(tf.Error(), c.want) || strings.Contains(tf.Error(), "authorityHost") {
+			t.Errorf("got %v, want it to start with %q", tf, c.want)
+		}
+	}
+	if got, want := TransportFailure(refused, "").Error(), transportFailure(refused).Error(); got != want || !strings.Contains(got, "check authorityHost") {
+		t.Errorf("no setting: %q, want the token path's %q", got, want)
+	}
+	if TransportFailure(io.EOF, setting) != nil {
+		t.Error("a dropped connection reported as permanent")
+	}
+}
+
+// headerTimeout is net/http's error for Transport.ResponseHeaderTimeout: a timeout that
+// says it Is context.DeadlineExceeded.
+type headerTimeout struct{}
+
+func (headerTimeout) Error() string        { return "net/http: timeout awaiting response headers" }
+func (headerTimeout) Timeout() bool        { return true }
+func (headerTimeout) Is(target error) bool { return target == context.DeadlineExceeded }
+
+// An attempt's own timeout is retried while the context runs; the context's end is not.
+func TestRetryAttemptTimeoutButNotTheContexts(t *testing.T) {
+	timeout := &url.Error{Op: "Post", URL: "https://graph.example.invalid/v1.0/x", Err: headerTimeout{}}
+	calls := 0
+	err := Retry(context.Background(), RetryPolicy{Base: time.Millisecond}, func(ctx context.Context) error {
+		calls++
+		if calls == 1 {
+			return timeout
+		}
+		return nil
+	})
+	if err != nil || calls != 2 {
+		t.Fatalf("err %v after %d calls", err, calls)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	calls = 0
+	err = Retry(ctx, RetryPolicy{Base: time.Millisecond}, func(ctx context.Context) error {
+		calls++
+		return &url.Error{Op: "Post", URL: "https://x", Err: context.DeadlineExceeded}
+	})
+	if !errors.Is(err, context.DeadlineExceeded) || calls != 1 {
+		t.Fatalf("err %v after %d calls", err, calls)
+	}
+	expired, cancel2 := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel2()
+	calls = 0
+	_ = Retry(expired, RetryPolicy{Base: time.Millisecond}, func(ctx context.Context) error {
+		calls++
+		return timeout
+	})
+	if calls != 1 {
+		t.Fatalf("%d calls after the context's end", calls)
+	}
 }
