@@ -2,6 +2,8 @@
 // strict enough that MSAL Go and entratool can be tested end to end against it: OIDC
 // metadata, JWKS, and the v2.0 token endpoint for the client-credentials grant with
 // certificate assertions or client secrets, answering refusals in Entra's own shape.
+// Beside it, on its own URL (GraphURL), runs the part of Microsoft Graph an application
+// uses to roll its own certificates: addKey, removeKey and reading its keyCredentials.
 //
 // The emulator owns a per-run CA and a token-signing key. Other fake services (git,
 // Kubernetes API, container registry) run as further listeners through StartServer,
@@ -16,6 +18,8 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -41,6 +45,13 @@ type Options struct {
 	// key, so a test binary can share one key across many emulators, or a long-running
 	// demo keep its JWKS stable across restarts.
 	SigningKey *rsa.PrivateKey
+	// GraphAddr is where the Graph listener listens; default Addr's host with port 0.
+	GraphAddr string
+	// GraphPropagationDelay is how long a key added through Graph's addKey stays unknown
+	// to the token endpoint (AADSTS700027), as a new key takes seconds to reach every
+	// Entra replica. Real time, not Options.Now: it models the service's own latency.
+	// SetGraphPropagationDelay changes it later.
+	GraphPropagationDelay time.Duration
 }
 
 // App is an app registration as the portal would hold it.
@@ -52,18 +63,41 @@ type App struct {
 	// ExpiredSecrets are secrets whose end date has passed: presenting one draws
 	// AADSTS7000222 rather than AADSTS7000215.
 	ExpiredSecrets []string
+	// ObjectID is the application object's id (portal Overview → Object ID), the id
+	// Graph's /applications/{id} takes: a GUID that is not the client id. Empty derives
+	// one from tenant and client id (ApplicationObjectID tells it), or keeps the one an
+	// earlier registration of the app had.
+	ObjectID string
+	// GraphReadDenied makes GET /v1.0/applications/{id} answer 403, as for an app with no
+	// permission to read applications; addKey and removeKey need none and still work.
+	GraphReadDenied bool
+	// GraphKeyValuesHidden makes GET answer every keyCredential with "key": null even
+	// under $select=keyCredentials, where Graph would give the certificate, so a client
+	// must match keys by customKeyIdentifier.
+	GraphKeyValuesHidden bool
 }
 
-// Counts are request counters on the authority listener.
+// Counts are request counters on the authority and Graph listeners.
 type Counts struct {
 	Metadata    int // GET …/.well-known/openid-configuration
 	Token       int // every request to the token endpoint, faulted ones included
 	TokenIssued int // successful token responses
 	Total       int // every request the authority listener answered
+
+	// Graph listener. The per-route counts include faulted and refused requests, like
+	// Token; GraphKeysAdded and GraphKeysRemoved count only what succeeded.
+	Graph            int // every request the Graph listener answered
+	GraphAddKey      int // POST …/addKey
+	GraphRemoveKey   int // POST …/removeKey
+	GraphGet         int // GET /v1.0/applications/{id}
+	GraphKeysAdded   int // keys added by addKey
+	GraphKeysRemoved int // keys removed by removeKey
 }
 
-// Fault is one injected failure of the token endpoint, applied before any validation so
-// that a faulted request consumes no jti.
+// Fault is one injected failure of the token endpoint (QueueFaults) or of any Graph
+// request (QueueGraphFaults), applied before any validation so that a faulted request
+// consumes no jti and changes no key. The default error body is the endpoint's own
+// shape: Entra's for the token endpoint, Graph's for Graph.
 type Fault struct {
 	Status     int           // e.g. 503, 429, 500; with Body and no Status, 200
 	RetryAfter string        // Retry-After header value
@@ -81,6 +115,10 @@ type Emulator struct {
 	URL    string // authority host, e.g. https://127.0.0.1:43121 (no trailing slash)
 	CAFile string // PEM of the per-run CA, for SSL_CERT_FILE
 	CAPool *x509.CertPool
+	// GraphURL is the emulated Microsoft Graph, e.g. https://127.0.0.1:43122 (no trailing
+	// slash): a client's graphEndpoint. Its tokens are asked for with scope
+	// GraphURL+"/.default" (or Graph's real resource, see graphAudiences).
+	GraphURL string
 
 	now      func() time.Time
 	lifetime time.Duration
@@ -89,6 +127,7 @@ type Emulator struct {
 	signer   *signer
 	client   *http.Client
 	srv      *http.Server
+	graphSrv *http.Server
 	tempDir  string // removed by Close when the emulator made it
 	done     chan struct{}
 	closeErr error
@@ -104,6 +143,15 @@ type Emulator struct {
 	servers   []*Server
 	// metadataRedirect, when set, is the Location every metadata GET is sent to.
 	metadataRedirect string
+	objects          map[string]string // application object id -> apps key
+	graphFaults      []Fault
+	graphPermanent   *Fault
+	propagation      time.Duration // Options.GraphPropagationDelay, or as set since
+
+	// graphMu serialises key changes (addKey, removeKey, RegisterApp) from the proof
+	// check to the update, so a proof is never accepted on a key removed meanwhile. It
+	// is taken before mu, never after.
+	graphMu sync.Mutex
 }
 
 type tenant struct {
@@ -111,16 +159,32 @@ type tenant struct {
 	domains []string
 }
 
+// app is one registration. A record is never changed once stored in Emulator.apps:
+// RegisterApp and Graph's addKey/removeKey store a new one, so the token endpoint can
+// read the record it looked up without holding the lock.
 type app struct {
 	App
 	oid   string // the service principal's object id, stable for the app's lifetime
 	certs []registeredCert
 }
 
+// registeredCert is one keyCredential of an app.
 type registeredCert struct {
-	cert *x509.Certificate
-	s256 [32]byte
-	s1   [20]byte
+	cert        *x509.Certificate
+	s256        [32]byte
+	s1          [20]byte
+	keyID       string
+	displayName string
+	// usableAt, when set, is the real time before which the token endpoint does not know
+	// the key yet (Options.GraphPropagationDelay).
+	usableAt time.Time
+}
+
+func newRegisteredCert(c *x509.Certificate, keyID, displayName string) registeredCert {
+	if displayName == "" {
+		displayName = c.Subject.String() // what the portal shows for an uploaded certificate
+	}
+	return registeredCert{cert: c, s256: sha256.Sum256(c.Raw), s1: sha1.Sum(c.Raw), keyID: keyID, displayName: displayName}
 }
 
 // Start listens on opts.Addr and serves the authority until Close.
@@ -143,6 +207,21 @@ func Start(opts Options) (*Emulator, error) {
 		e.removeTemp()
 		return nil, err
 	}
+	graphAddr := opts.GraphAddr
+	if graphAddr == "" {
+		host, _, _ := net.SplitHostPort(addr) // checked by checkLoopback
+		graphAddr = net.JoinHostPort(host, "0")
+	}
+	if err := checkLoopback(graphAddr); err != nil {
+		e.srv.Close()
+		e.removeTemp()
+		return nil, err
+	}
+	if err := e.serveGraph(graphAddr); err != nil {
+		e.srv.Close()
+		e.removeTemp()
+		return nil, err
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.Proxy = nil // loopback only; never hand a test's requests to a proxy
 	tr.TLSClientConfig = &tls.Config{RootCAs: e.CAPool, MinVersion: tls.VersionTLS12}
@@ -161,6 +240,9 @@ func newEmulator(opts Options) *Emulator {
 		tenants:  map[string]*tenant{},
 		apps:     map[string]*app{},
 		jtis:     map[string]map[string]time.Time{},
+		objects:  map[string]string{},
+
+		propagation: opts.GraphPropagationDelay,
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -222,27 +304,45 @@ func (e *Emulator) writeCA(dir string) error {
 
 // serve listens on addr, sets e.URL and serves the authority over TLS in the background.
 func (e *Emulator) serve(addr string) error {
+	srv, url, err := e.listen(addr, e.counted(e.routes()))
+	if err != nil {
+		return err
+	}
+	e.srv, e.URL = srv, url
+	return nil
+}
+
+// serveGraph listens on addr, sets e.GraphURL and serves Graph in the background.
+func (e *Emulator) serveGraph(addr string) error {
+	srv, url, err := e.listen(addr, e.graphHandler())
+	if err != nil {
+		return fmt.Errorf("graph: %w", err)
+	}
+	e.graphSrv, e.GraphURL = srv, url
+	return nil
+}
+
+// listen serves h over TLS on addr in the background and returns the server and its URL.
+func (e *Emulator) listen(addr string, h http.Handler) (*http.Server, string, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("emulator listen on %s: %w", addr, err)
+		return nil, "", fmt.Errorf("emulator listen on %s: %w", addr, err)
 	}
-	e.URL = "https://" + ln.Addr().String()
-
 	tlsConf := e.ServerTLSConfig()
 	if tlsConf == nil {
 		ln.Close()
-		return fmt.Errorf("emulator TLS certificate could not be issued")
+		return nil, "", fmt.Errorf("emulator TLS certificate could not be issued")
 	}
 	// HTTP/1.1 only: Fault.Drop hijacks the connection, which HTTP/2 streams cannot do.
 	tlsConf.NextProtos = []string{"http/1.1"}
-	e.srv = &http.Server{
-		Handler:           e.logged(e.counted(e.routes())),
+	srv := &http.Server{
+		Handler:           e.logged(h),
 		ReadHeaderTimeout: 10 * time.Second,
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		ErrorLog:          serverLog(e.logf),
 	}
-	go e.srv.Serve(tls.NewListener(ln, tlsConf))
-	return nil
+	go srv.Serve(tls.NewListener(ln, tlsConf))
+	return srv, "https://" + ln.Addr().String(), nil
 }
 
 // Close stops the authority and every server started with StartServer, and removes the
@@ -257,7 +357,7 @@ func (e *Emulator) Close() error {
 		for _, s := range servers {
 			s.Close()
 		}
-		e.closeErr = e.srv.Close()
+		e.closeErr = errors.Join(e.srv.Close(), e.graphSrv.Close())
 		e.client.CloseIdleConnections()
 		e.removeTemp()
 	})
@@ -296,16 +396,48 @@ func (e *Emulator) addTenantLocked(id string, domains ...string) *tenant {
 }
 
 // RegisterApp adds (or replaces) an app registration, and its tenant if new. A
-// re-registered app keeps its service principal object id, as a portal edit would.
+// re-registered app keeps its service principal object id, its application object id
+// (unless a.ObjectID names another) and the keyIds of certificates it still has, as a
+// portal edit would; keys added through Graph and not in a.Certificates are dropped.
+//
+// It panics when a.ObjectID is not a GUID, equals the client id, or belongs to another
+// app: a test set up so would pass against the wrong app.
 func (e *Emulator) RegisterApp(a App) {
+	e.graphMu.Lock()
+	defer e.graphMu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	objectID := strings.ToLower(a.ObjectID)
+	if objectID != "" && !isGUID(objectID) {
+		panic(fmt.Sprintf("emulator: RegisterApp: ObjectID %q is not a GUID", a.ObjectID))
+	}
+	if objectID != "" && strings.EqualFold(objectID, a.ClientID) {
+		panic(fmt.Sprintf("emulator: RegisterApp: ObjectID %q is the client id; an application's object id differs from it", a.ObjectID))
+	}
 	t := e.addTenantLocked(a.TenantID)
 	a.TenantID = t.id
 	key := appKey(t.id, a.ClientID)
+	old := e.apps[key]
+	if objectID == "" && old != nil {
+		objectID = old.ObjectID
+	}
+	if objectID == "" {
+		objectID = deriveObjectID(t.id, a.ClientID)
+	}
+	if other, taken := e.objects[objectID]; taken && other != key {
+		panic(fmt.Sprintf("emulator: RegisterApp: ObjectID %s is already the object id of app %s", objectID, other))
+	}
+	a.ObjectID = objectID
 	rec := &app{App: a, oid: newGUID()}
-	if old := e.apps[key]; old != nil {
+	kept := map[[20]byte]registeredCert{} // the old keys, whose keyId and name a kept certificate keeps
+	if old != nil {
 		rec.oid = old.oid
+		for _, rc := range old.certs {
+			kept[rc.s1] = rc
+		}
+		if old.ObjectID != objectID {
+			delete(e.objects, old.ObjectID)
+		}
 	}
 	rec.Certificates = append([]*x509.Certificate(nil), a.Certificates...)
 	rec.Secrets = append([]string(nil), a.Secrets...)
@@ -314,9 +446,41 @@ func (e *Emulator) RegisterApp(a App) {
 		if c == nil {
 			continue
 		}
-		rec.certs = append(rec.certs, registeredCert{cert: c, s256: sha256.Sum256(c.Raw), s1: sha1.Sum(c.Raw)})
+		rc := newRegisteredCert(c, newGUID(), "")
+		if k, ok := kept[rc.s1]; ok {
+			rc.keyID, rc.displayName = k.keyID, k.displayName
+		}
+		rec.certs = append(rec.certs, rc)
 	}
 	e.apps[key] = rec
+	e.objects[objectID] = key
+}
+
+// deriveObjectID makes the application object id of an app registered without one:
+// name-based, so the same app has the same id in every run (the command prints it, and
+// a demo's profiles keep working across restarts), and shaped as a version-4 GUID.
+func deriveObjectID(tenantID, clientID string) string {
+	sum := sha256.Sum256([]byte("entra-emulator application object\x00" + strings.ToLower(tenantID) + "/" + strings.ToLower(clientID)))
+	b := sum[:16]
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// ApplicationObjectID is the object id of the app registered as tenantID/clientID (the
+// tenant by id or domain), or "" when there is none.
+func (e *Emulator) ApplicationObjectID(tenantID, clientID string) string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := e.tenants[strings.ToLower(tenantID)]
+	if t == nil {
+		return ""
+	}
+	if a := e.apps[appKey(t.id, clientID)]; a != nil {
+		return a.ObjectID
+	}
+	return ""
 }
 
 func appKey(tenantID, clientID string) string {
@@ -408,13 +572,18 @@ func (e *Emulator) SetMetadataRedirect(location string) {
 func (e *Emulator) nextFault() (Fault, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if len(e.faults) > 0 {
-		f := e.faults[0]
-		e.faults = e.faults[1:]
+	return popFault(&e.faults, e.permanent)
+}
+
+// popFault takes the next fault from queue, else permanent; the caller holds e.mu.
+func popFault(queue *[]Fault, permanent *Fault) (Fault, bool) {
+	if len(*queue) > 0 {
+		f := (*queue)[0]
+		*queue = (*queue)[1:]
 		return f, true
 	}
-	if e.permanent != nil {
-		return *e.permanent, true
+	if permanent != nil {
+		return *permanent, true
 	}
 	return Fault{}, false
 }

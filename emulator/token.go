@@ -41,7 +41,7 @@ type tokenResponse struct {
 func (e *Emulator) handleToken(w http.ResponseWriter, r *http.Request) {
 	e.count(func(c *Counts) { c.Token++ })
 	ids := newReqIDs(r)
-	if f, ok := e.nextFault(); ok && e.applyFault(w, r, ids, f) {
+	if f, ok := e.nextFault(); ok && e.applyFault(w, r, f, ids.setHeaders, func(status int) { e.writeError(w, ids, faultError(status)) }) {
 		return
 	}
 	resp, clientID, se := e.issue(w, r)
@@ -58,8 +58,9 @@ func (e *Emulator) handleToken(w http.ResponseWriter, r *http.Request) {
 }
 
 // applyFault plays f and reports whether the request has been answered (or abandoned).
-// A fault with only a Delay lets the request go on to normal processing.
-func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, ids reqIDs, f Fault) bool {
+// A fault with only a Delay lets the request go on to normal processing. setHeaders
+// adds the endpoint's id headers; writeError answers a status in the endpoint's shape.
+func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, f Fault, setHeaders func(http.ResponseWriter), writeError func(status int)) bool {
 	if f.Delay > 0 {
 		t := time.NewTimer(f.Delay)
 		defer t.Stop()
@@ -84,7 +85,7 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, ids reqIDs
 		if status < 300 || status > 399 {
 			status = http.StatusTemporaryRedirect
 		}
-		ids.setHeaders(w)
+		setHeaders(w)
 		w.Header().Set("Location", f.Redirect)
 		w.WriteHeader(status)
 		return true
@@ -100,13 +101,13 @@ func (e *Emulator) applyFault(w http.ResponseWriter, r *http.Request, ids reqIDs
 		w.Header().Set("Retry-After", f.RetryAfter)
 	}
 	if f.Body != "" {
-		ids.setHeaders(w)
+		setHeaders(w)
 		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		w.WriteHeader(status)
 		io.WriteString(w, f.Body)
 		return true
 	}
-	e.writeError(w, ids, faultError(status))
+	writeError(status)
 	return true
 }
 
@@ -380,6 +381,9 @@ func parseAssertion(raw string, claims *jwt.RegisteredClaims) (map[string]any, s
 // is valid now.
 func (a *app) assertionCert(header map[string]any, now time.Time) (*registeredCert, string, *stsError) {
 	rc, thumb := a.findKey(header)
+	if rc != nil && time.Now().Before(rc.usableAt) {
+		rc = nil // added through Graph and not yet propagated: Entra does not know it yet
+	}
 	if rc == nil {
 		return nil, thumb, invalidClient(CodeInvalidSignature,
 			"The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., "+

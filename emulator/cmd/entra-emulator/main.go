@@ -1,15 +1,23 @@
 // Command entra-emulator runs the local Entra ID token service (package emulator) until
 // SIGINT or SIGTERM, for `make demo` and for tests in other languages or processes.
 //
-//	entra-emulator --app TENANT:CLIENT:cert.pem [--secret-app TENANT:CLIENT:ENV_VAR]
+//	entra-emulator --app TENANT:CLIENT:cert.pem[:OBJECT_ID] [--secret-app TENANT:CLIENT:ENV_VAR]
 //	               [--config apps.json] [--domain TENANT:contoso.onmicrosoft.com]
-//	               [--addr 127.0.0.1:0] [--dir DIR] [--token-lifetime 1h]
+//	               [--addr 127.0.0.1:0] [--graph-addr 127.0.0.1:0] [--dir DIR]
+//	               [--token-lifetime 1h] [--graph-propagation-delay 0s]
 //	               [--ready-file F] [--verbose]
 //	entra-emulator --version
 //
-// On start it prints one JSON line, {"authority":…,"caFile":…,"pid":…}, and writes the
-// same to --ready-file atomically. Secrets are read from the environment variable a
-// --secret-app names, never from argv.
+// On start it prints one JSON line and writes the same to --ready-file atomically:
+//
+//	{"authority":…,"caFile":…,"pid":…,"graphURL":…,
+//	 "apps":[{"tenantId":…,"clientId":…,"objectId":…},…], …}
+//
+// graphURL serves Microsoft Graph's addKey, removeKey and GET /v1.0/applications/{id}
+// for the apps, which are found there by their application object id. An app's object
+// id is the optional fourth --app field (or "objectId" in --config); without one it is
+// derived from tenant and client id, the same in every run, and "apps" tells it.
+// Secrets are read from the environment variable a --secret-app names, never from argv.
 package main
 
 import (
@@ -66,6 +74,17 @@ type Ready struct {
 	GitHost      string `json:"gitHost,omitempty"`
 	KubeURL      string `json:"kubeURL,omitempty"`
 	RegistryHost string `json:"registryHost,omitempty"`
+	// GraphURL is the emulated Microsoft Graph (a profile's graphEndpoint).
+	GraphURL string `json:"graphURL"`
+	// Apps are the registered apps, in the order first named, with their object ids.
+	Apps []ReadyApp `json:"apps"`
+}
+
+// ReadyApp is one app registration as the ready line names it.
+type ReadyApp struct {
+	TenantID string `json:"tenantId"`
+	ClientID string `json:"clientId"`
+	ObjectID string `json:"objectId"` // the application object id Graph's /applications/{id} takes
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv func(string) (string, bool)) int {
@@ -86,6 +105,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		fmt.Fprintf(stderr, "entra-emulator: --token-lifetime %s is shorter than a second\n", f.lifetime)
 		return 2
 	}
+	if f.propagation < 0 {
+		fmt.Fprintf(stderr, "entra-emulator: --graph-propagation-delay %s is negative\n", f.propagation)
+		return 2
+	}
 
 	e, err := startAuthority(f, stderr, regs, tenantDomains)
 	if err != nil {
@@ -93,7 +116,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		return 1
 	}
 	defer e.Close()
-	ready := Ready{Authority: e.URL, CAFile: e.CAFile, PID: os.Getpid()}
+	ready := Ready{Authority: e.URL, CAFile: e.CAFile, PID: os.Getpid(), GraphURL: e.GraphURL, Apps: []ReadyApp{}}
+	for _, a := range regs {
+		ready.Apps = append(ready.Apps, ReadyApp{TenantID: a.TenantID, ClientID: a.ClientID, ObjectID: e.ApplicationObjectID(a.TenantID, a.ClientID)})
+	}
 	if err := startServers(ctx, e, f, &ready); err != nil {
 		fmt.Fprintf(stderr, "entra-emulator: %v\n", err)
 		return 1
@@ -112,13 +138,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 
 // cmdFlags are entra-emulator's command-line flags.
 type cmdFlags struct {
-	addr, dir, configFile, readyFile string
-	lifetime                         time.Duration
-	verbose                          bool
-	apps, secretApps, domains        listFlag
-	gitRepos                         listFlag
-	kube, registry                   bool
-	version                          bool // print version.Line and start nothing
+	addr, graphAddr, dir, configFile, readyFile string
+	lifetime, propagation                       time.Duration
+	verbose                                     bool
+	apps, secretApps, domains                   listFlag
+	gitRepos                                    listFlag
+	kube, registry                              bool
+	version                                     bool // print version.Line and start nothing
 }
 
 // parseFlags reads the command line. When it must not go on (refused, or only asked for
@@ -127,12 +153,14 @@ func parseFlags(args []string, stderr io.Writer) (f cmdFlags, code int, ok bool)
 	fs := flag.NewFlagSet("entra-emulator", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:0", "listen address")
+	fs.StringVar(&f.graphAddr, "graph-addr", "", "listen address of the Microsoft Graph emulation (default: --addr's host, a free port)")
+	fs.DurationVar(&f.propagation, "graph-propagation-delay", 0, "how long a key added through Graph is refused by the token endpoint (AADSTS700027), as a new key propagates in Entra")
 	fs.StringVar(&f.dir, "dir", "", "directory for ca.pem (default: a temporary directory removed on exit)")
 	fs.DurationVar(&f.lifetime, "token-lifetime", time.Hour, "lifetime of issued access tokens")
-	fs.Var(&f.apps, "app", "TENANT:CLIENT:CERTFILE app registration with a PEM or DER public certificate (repeatable)")
+	fs.Var(&f.apps, "app", "TENANT:CLIENT:CERTFILE[:OBJECT_ID] app registration with a PEM or DER public certificate and, optionally, its application object id (a GUID; derived when absent) (repeatable)")
 	fs.Var(&f.secretApps, "secret-app", "TENANT:CLIENT:SECRET_ENV_VAR app registration with the client secret in that environment variable (repeatable)")
 	fs.Var(&f.domains, "domain", "TENANT:DOMAIN another name for a tenant, e.g. contoso.onmicrosoft.com (repeatable)")
-	fs.StringVar(&f.configFile, "config", "", `JSON file: [{"tenantId":…,"clientId":…,"certificates":["path.cer"],"secretEnv":"VAR","domains":[…]}]`)
+	fs.StringVar(&f.configFile, "config", "", `JSON file: [{"tenantId":…,"clientId":…,"objectId":…,"certificates":["path.cer"],"secretEnv":"VAR","domains":[…]}]`)
 	fs.StringVar(&f.readyFile, "ready-file", "", "also write the start-up JSON to this file, atomically")
 	fs.BoolVar(&f.verbose, "verbose", false, "log every request to stderr (never bodies)")
 	fs.Var(&f.gitRepos, "git-repo", "serve a git repository NAME over HTTPS for Azure DevOps tokens (repeatable; starts the git server)")
@@ -154,7 +182,7 @@ func parseFlags(args []string, stderr io.Writer) (f cmdFlags, code int, ok bool)
 
 // startAuthority starts the emulator and registers the tenants' domains and the apps.
 func startAuthority(f cmdFlags, stderr io.Writer, regs []*emulator.App, tenantDomains [][2]string) (*emulator.Emulator, error) {
-	opts := emulator.Options{Addr: f.addr, Dir: f.dir, TokenLifetime: f.lifetime}
+	opts := emulator.Options{Addr: f.addr, GraphAddr: f.graphAddr, Dir: f.dir, TokenLifetime: f.lifetime, GraphPropagationDelay: f.propagation}
 	if f.verbose {
 		opts.Logf = func(format string, args ...any) { fmt.Fprintf(stderr, format+"\n", args...) }
 	}
@@ -223,6 +251,7 @@ func announce(ready Ready, readyFile string, stdout io.Writer) error {
 type configApp struct {
 	TenantID     string   `json:"tenantId"`
 	ClientID     string   `json:"clientId"`
+	ObjectID     string   `json:"objectId"` // optional application object id
 	Certificates []string `json:"certificates"`
 	SecretEnv    string   `json:"secretEnv"`
 	Domains      []string `json:"domains"`
@@ -231,7 +260,7 @@ type configApp struct {
 // collect turns flags and the config file into app registrations (one per tenant and
 // client, certificates and secrets merged) and [tenant, domain] pairs.
 func collect(apps, secretApps, domains []string, configFile string, lookupEnv func(string) (string, bool)) ([]*emulator.App, [][2]string, error) {
-	set := &appSet{byKey: map[string]*emulator.App{}, lookupEnv: lookupEnv}
+	set := &appSet{byKey: map[string]*emulator.App{}, objects: map[string]string{}, lookupEnv: lookupEnv}
 	if err := set.addCertApps(apps); err != nil {
 		return nil, nil, err
 	}
@@ -257,7 +286,31 @@ func collect(apps, secretApps, domains []string, configFile string, lookupEnv fu
 type appSet struct {
 	order     []*emulator.App
 	byKey     map[string]*emulator.App
+	objects   map[string]string // lower-cased object id -> "tenant:client" that has it
 	lookupEnv func(string) (string, bool)
+}
+
+// setObjectID gives a its application object id, refusing what RegisterApp would panic
+// on: an id equal to the client id, or one id for two apps. what names the source.
+func (s *appSet) setObjectID(a *emulator.App, id, what string) error {
+	if id == "" {
+		return nil
+	}
+	name := a.TenantID + ":" + a.ClientID
+	switch {
+	case !isGUID(id):
+		return usagef("%s: object id %q is not a GUID", what, id)
+	case strings.EqualFold(id, a.ClientID):
+		return usagef("%s: object id %s is the client id; the application's object id differs (portal: Overview → Object ID)", what, id)
+	case a.ObjectID != "" && !strings.EqualFold(a.ObjectID, id):
+		return usagef("%s: two object ids for app %s: %s and %s", what, name, a.ObjectID, id)
+	}
+	if other, taken := s.objects[strings.ToLower(id)]; taken && !strings.EqualFold(other, name) {
+		return usagef("%s: object id %s is already the object id of app %s", what, id, other)
+	}
+	s.objects[strings.ToLower(id)] = name
+	a.ObjectID = id
+	return nil
 }
 
 func (s *appSet) get(tenant, client string) *emulator.App {
@@ -284,15 +337,19 @@ func (s *appSet) secretFrom(what, name string) (string, error) {
 // addCertApps adds the --app registrations.
 func (s *appSet) addCertApps(apps []string) error {
 	for _, spec := range apps {
-		tenant, client, path, err := parseSpec(spec)
+		tenant, client, rest, err := parseSpec(spec)
 		if err != nil {
-			return usagef("--app %q: %v (want TENANT:CLIENT:CERTFILE)", spec, err)
+			return usagef("--app %q: %v (want TENANT:CLIENT:CERTFILE[:OBJECT_ID])", spec, err)
 		}
+		path, objectID := splitObjectID(rest)
 		cert, err := loadCert(path)
 		if err != nil {
 			return usagef("--app: %v", err)
 		}
 		a := s.get(tenant, client)
+		if err := s.setObjectID(a, objectID, "--app "+tenant+":"+client); err != nil {
+			return err
+		}
 		a.Certificates = append(a.Certificates, cert)
 	}
 	return nil
@@ -356,6 +413,9 @@ func (s *appSet) addConfig(configFile string) ([][2]string, error) {
 // works wherever the emulator is started from.
 func (s *appSet) addConfigEntry(c configApp, configFile string, n int) error {
 	a := s.get(c.TenantID, c.ClientID)
+	if err := s.setObjectID(a, c.ObjectID, fmt.Sprintf("%s: entry %d", configFile, n)); err != nil {
+		return err
+	}
 	for _, p := range c.Certificates {
 		if !filepath.IsAbs(p) {
 			p = filepath.Join(filepath.Dir(configFile), p)
@@ -390,6 +450,35 @@ func parseSpec(s string) (tenant, client, rest string, err error) {
 	return parts[0], parts[1], parts[2], nil
 }
 
+// splitObjectID takes the optional object id off the end of an --app spec's
+// CERTFILE[:OBJECT_ID]. Only a GUID after the last colon counts, with a path before it,
+// so C:\certs\a.cer stays a path.
+func splitObjectID(rest string) (path, objectID string) {
+	i := strings.LastIndex(rest, ":")
+	if i <= 0 || !isGUID(rest[i+1:]) {
+		return rest, ""
+	}
+	return rest[:i], rest[i+1:]
+}
+
+// isGUID reports whether s is a GUID in its 8-4-4-4-12 hex form.
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if c != '-' {
+				return false
+			}
+		case !strings.ContainsRune("0123456789abcdefABCDEF", c):
+			return false
+		}
+	}
+	return true
+}
+
 // parseConfig reads --config strictly: unknown keys are refused, so a typo does not
 // silently register an app without its certificate.
 func parseConfig(data []byte, name string) ([]configApp, error) {
@@ -418,6 +507,9 @@ func parseConfig(data []byte, name string) ([]configApp, error) {
 		}
 		if len(c.Certificates) == 0 && c.SecretEnv == "" {
 			return nil, fmt.Errorf("%s: entry %d (%s) has neither certificates nor secretEnv", name, i+1, c.ClientID)
+		}
+		if c.ObjectID != "" && !isGUID(c.ObjectID) {
+			return nil, fmt.Errorf("%s: entry %d (%s): objectId %q is not a GUID", name, i+1, c.ClientID, c.ObjectID)
 		}
 	}
 	return entries, nil

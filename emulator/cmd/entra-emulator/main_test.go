@@ -4,10 +4,18 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -30,6 +38,9 @@ const (
 	client  = testkit.ClientID
 	client2 = "22222222-1234-1234-1234-123456789abc"
 	client3 = "33333333-1234-1234-1234-123456789abc"
+	// Application object ids: given on --app and in --config; client2's is derived.
+	object1 = "a1a1a1a1-0000-4000-8000-000000000001"
+	object3 = "a3a3a3a3-0000-4000-8000-000000000003"
 )
 
 func openssl(t *testing.T, dir string, args ...string) {
@@ -53,7 +64,7 @@ func TestBinary(t *testing.T) {
 	openssl(t, work, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem",
 		"-subj", "/CN=entra-emulator-test", "-days", "2")
 	openssl(t, work, "x509", "-in", "cert.pem", "-outform", "DER", "-out", "cert.der")
-	config := `[{"tenantId":"` + tenant + `","clientId":"` + client3 + `","certificates":["cert.der"],"domains":["fabrikam.onmicrosoft.com"]}]`
+	config := `[{"tenantId":"` + tenant + `","clientId":"` + client3 + `","objectId":"` + object3 + `","certificates":["cert.der"],"domains":["fabrikam.onmicrosoft.com"]}]`
 	if err := os.WriteFile(filepath.Join(work, "apps.json"), []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -63,11 +74,12 @@ func TestBinary(t *testing.T) {
 	ready := filepath.Join(work, "ready.json")
 	cmd := exec.Command(bin,
 		"--dir", dir,
-		"--app", tenant+":"+client+":"+filepath.Join(work, "cert.pem"),
+		"--app", tenant+":"+client+":"+filepath.Join(work, "cert.pem")+":"+object1,
 		"--secret-app", tenant+":"+client2+":TEST_EMULATOR_SECRET",
 		"--config", filepath.Join(work, "apps.json"),
 		"--domain", tenant+":contoso.onmicrosoft.com",
 		"--token-lifetime", "30m",
+		"--graph-propagation-delay", "300ms",
 		"--ready-file", ready,
 	)
 	cmd.Env = append(os.Environ(), "TEST_EMULATOR_SECRET="+secretValue)
@@ -131,7 +143,7 @@ func TestBinary(t *testing.T) {
 		t.Fatal("caFile holds no certificate")
 	}
 	httpClient := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	acquire := func(authorityTenant, clientID string, cred confidential.Credential, opts ...confidential.Option) (confidential.AuthResult, error) {
+	acquireFor := func(scope, authorityTenant, clientID string, cred confidential.Credential, opts ...confidential.Option) (confidential.AuthResult, error) {
 		opts = append(opts, confidential.WithHTTPClient(httpClient), confidential.WithInstanceDiscovery(false))
 		c, err := confidential.New(r.Authority+"/"+authorityTenant, clientID, cred, opts...)
 		if err != nil {
@@ -139,7 +151,10 @@ func TestBinary(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		return c.AcquireTokenByCredential(ctx, []string{"https://graph.microsoft.com/.default"})
+		return c.AcquireTokenByCredential(ctx, []string{scope})
+	}
+	acquire := func(authorityTenant, clientID string, cred confidential.Credential, opts ...confidential.Option) (confidential.AuthResult, error) {
+		return acquireFor("https://graph.microsoft.com/.default", authorityTenant, clientID, cred, opts...)
 	}
 
 	pemData, err := os.ReadFile(filepath.Join(work, "cert.pem"))
@@ -181,6 +196,89 @@ func TestBinary(t *testing.T) {
 	}
 	if _, err := acquire(tenant, client2, certCred); err == nil || !strings.Contains(err.Error(), "AADSTS700027") {
 		t.Fatalf("certificate not registered for the secret app: %v", err)
+	}
+
+	// Graph: the ready line names it and every app's object id; the --app certificate is
+	// rolled through addKey and removeKey as `entratool cert renew` does.
+	if !strings.HasPrefix(r.GraphURL, "https://127.0.0.1:") || r.GraphURL == r.Authority {
+		t.Fatalf("graphURL %q", r.GraphURL)
+	}
+	if len(r.Apps) != 3 || r.Apps[0] != (ReadyApp{tenant, client, object1}) || r.Apps[2] != (ReadyApp{tenant, client3, object3}) ||
+		r.Apps[1].ClientID != client2 || !isGUID(r.Apps[1].ObjectID) || r.Apps[1].ObjectID == client2 {
+		t.Fatalf("apps %+v", r.Apps)
+	}
+	graphTok, err := acquireFor(r.GraphURL+"/.default", tenant, client, certCred)
+	if err != nil {
+		t.Fatalf("token for Graph: %v", err)
+	}
+	newKey, newCert := newCertificate(t)
+	oldKey := key.(*rsa.PrivateKey)
+	graphPost := func(action string, body map[string]any) (int, map[string]any) {
+		data, _ := json.Marshal(body)
+		req, _ := http.NewRequest(http.MethodPost, r.GraphURL+"/v1.0/applications/"+object1+"/"+action, bytes.NewReader(data))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+graphTok.AccessToken)
+		resp, err := httpClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	status, added := graphPost("addKey", map[string]any{
+		"keyCredential": map[string]any{"type": "AsymmetricX509Cert", "usage": "Verify",
+			"key": base64.StdEncoding.EncodeToString(newCert.Raw), "displayName": "CN=rolled"},
+		"passwordCredential": nil,
+		"proof":              keyProof(t, oldKey, certs[0], object1),
+	})
+	if status != 200 || added["keyId"] == nil {
+		t.Fatalf("addKey: %d %v", status, added)
+	}
+	// --graph-propagation-delay: refused at first, accepted once propagated.
+	newCred, err := confidential.NewCredFromCert([]*x509.Certificate{newCert}, newKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := acquire(tenant, client, newCred); err == nil || !strings.Contains(err.Error(), "AADSTS700027") {
+		t.Fatalf("new key before propagation: %v", err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, err := acquire(tenant, client, newCred)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("new key never accepted: %v", err)
+		}
+	}
+	// The old keyId, found by reading the app's keyCredentials.
+	req, _ := http.NewRequest(http.MethodGet, r.GraphURL+"/v1.0/applications/"+object1+"?$select=keyCredentials", nil)
+	req.Header.Set("Authorization", "Bearer "+graphTok.AccessToken)
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var app struct {
+		KeyCredentials []struct{ KeyID, Key string }
+	}
+	json.NewDecoder(resp.Body).Decode(&app)
+	resp.Body.Close()
+	oldKeyID := ""
+	for _, kc := range app.KeyCredentials {
+		if kc.Key == base64.StdEncoding.EncodeToString(certs[0].Raw) {
+			oldKeyID = kc.KeyID
+		}
+	}
+	if len(app.KeyCredentials) != 2 || oldKeyID == "" {
+		t.Fatalf("keyCredentials %+v", app.KeyCredentials)
+	}
+	if status, body := graphPost("removeKey", map[string]any{"keyId": oldKeyID, "proof": keyProof(t, newKey, newCert, object1)}); status != 204 {
+		t.Fatalf("removeKey: %d %v", status, body)
+	}
+	if _, err := acquire(tenant, client, certCred); err == nil || !strings.Contains(err.Error(), "AADSTS700027") {
+		t.Fatalf("removed key still accepted: %v", err)
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -235,6 +333,11 @@ func TestUsageErrors(t *testing.T) {
 		{"stray argument", []string{"--app", "t:c:" + cert, "extra"}, `unexpected argument "extra"`},
 		{"bad flag", []string{"--no-such-flag"}, "flag provided but not defined"},
 		{"lifetime", []string{"--token-lifetime", "1ms"}, "shorter than a second"},
+		{"negative propagation delay", []string{"--graph-propagation-delay", "-1s"}, "--graph-propagation-delay"},
+		{"object id is the client id", []string{"--app", "t:" + object1 + ":" + cert + ":" + object1}, "is the client id"},
+		{"two object ids for one app", []string{"--app", "t:c:" + cert + ":" + object1, "--app", "t:c:" + cert + ":" + object3}, "two object ids"},
+		{"one object id for two apps", []string{"--app", "t:c:" + cert + ":" + object1, "--app", "t:c2:" + cert + ":" + object1}, "already the object id"},
+		{"config object id not a GUID", []string{"--config", write("oid.json", `[{"tenantId":"t","clientId":"c","objectId":"app-1","certificates":["cert.pem"]}]`)}, `objectId "app-1" is not a GUID`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -260,6 +363,10 @@ func TestUsageErrors(t *testing.T) {
 		errOut.Reset()
 		if code := run(context.Background(), []string{"--addr", "0.0.0.0:0"}, &out, &errOut, env); code == 0 || !strings.Contains(errOut.String(), "loopback") {
 			t.Fatalf("non-loopback address: exit %d, stderr %q", code, errOut.String())
+		}
+		errOut.Reset()
+		if code := run(context.Background(), []string{"--graph-addr", "0.0.0.0:0"}, &out, &errOut, env); code == 0 || !strings.Contains(errOut.String(), "loopback") {
+			t.Fatalf("non-loopback Graph address: exit %d, stderr %q", code, errOut.String())
 		}
 	})
 
@@ -289,6 +396,46 @@ func TestUsageErrors(t *testing.T) {
 			t.Fatalf("temporary CA file left: %v", err)
 		}
 	})
+}
+
+// newCertificate makes an RSA key and a self-signed certificate for it, as a renewal does.
+func newCertificate(t *testing.T) (*rsa.PrivateKey, *x509.Certificate) {
+	t.Helper()
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "rolled"},
+		NotBefore:    time.Now().Add(-time.Minute),
+		NotAfter:     time.Now().Add(24 * time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, cert
+}
+
+// keyProof is the proof of possession addKey and removeKey take (SPEC §13).
+func keyProof(t *testing.T, key *rsa.PrivateKey, cert *x509.Certificate, objectID string) string {
+	t.Helper()
+	sum := sha1.Sum(cert.Raw)
+	now := time.Now()
+	h, _ := json.Marshal(map[string]any{"alg": "RS256", "typ": "JWT", "x5t": base64.RawURLEncoding.EncodeToString(sum[:])})
+	c, _ := json.Marshal(map[string]any{"aud": "00000002-0000-0000-c000-000000000000", "iss": objectID, "nbf": now.Unix(), "exp": now.Add(10 * time.Minute).Unix()})
+	input := base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(c)
+	digest := sha256.Sum256([]byte(input))
+	sig, err := rsa.SignPKCS1v15(rand.Reader, key, crypto.SHA256, digest[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return input + "." + base64.RawURLEncoding.EncodeToString(sig)
 }
 
 // FuzzParseSpec: the TENANT:CLIENT:REST parser never panics, and what it accepts
@@ -337,5 +484,23 @@ func TestVersion(t *testing.T) {
 	code := run(context.Background(), []string{"--version"}, &out, &errOut, func(string) (string, bool) { return "", false })
 	if want := version.Line("entra-emulator") + "\n"; code != 0 || out.String() != want || errOut.Len() != 0 {
 		t.Fatalf("exit %d, stdout %q, stderr %q; want %q", code, out.String(), errOut.String(), want)
+	}
+}
+
+// The optional fourth --app field is taken only when it is a GUID, so a Windows path
+// keeps its drive colon.
+func TestSplitObjectID(t *testing.T) {
+	cases := []struct{ in, path, oid string }{
+		{"/a/b.pem", "/a/b.pem", ""},
+		{"/a/b.pem:" + object1, "/a/b.pem", object1},
+		{`C:\certs\a.cer`, `C:\certs\a.cer`, ""},
+		{`C:\certs\a.cer:` + strings.ToUpper(object1), `C:\certs\a.cer`, strings.ToUpper(object1)},
+		{"cert.pem:not-a-guid", "cert.pem:not-a-guid", ""},
+		{":" + object1, ":" + object1, ""}, // no path left: the whole is the path
+	}
+	for _, c := range cases {
+		if path, oid := splitObjectID(c.in); path != c.path || oid != c.oid {
+			t.Errorf("splitObjectID(%q) = %q, %q; want %q, %q", c.in, path, oid, c.path, c.oid)
+		}
 	}
 }
