@@ -11,8 +11,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/profile"
@@ -43,7 +45,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		in = b
 	}
-	b := &backend{getenv: getenv}
+	b := &backend{getenv: getenv, stderr: stderr}
 	h := &dockercred.Helper{Backend: b, Getenv: getenv, Version: version.Version}
 	var out bytes.Buffer
 	code := dockercred.Run(ctx, h, args, bytes.NewReader(in), &out)
@@ -57,6 +59,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 // backend reads profiles.json and the token cache, nothing else.
 type backend struct {
 	getenv func(string) string
+	stderr io.Writer // the user's (docker passes its helper's stderr on); stdout is the protocol's
 	local  *launch.Local
 	missed bool // a refresh token was not in the cache: the engine must answer
 }
@@ -85,7 +88,11 @@ type account struct {
 }
 
 func (a *account) RefreshToken(ctx context.Context, registry, scope string) (dockercred.RefreshToken, error) {
-	if rt, ok := dockercred.CachedRefreshToken(a.b.local.Cache, a.p, registry, scope); ok {
+	if rt, c, ok := dockercred.CachedRefreshTokenCert(a.b.local.Cache, a.p, registry, scope); ok {
+		// The day's certificate warning, as the engine gives it on a miss (SPEC §13).
+		if w := tokencache.ExpiryWarningOf(a.p, c, a.b.local.Cache.Dir, time.Now()); w != "" {
+			fmt.Fprintf(a.b.stderr, "warning: %s\n", termtext.Escape(w))
+		}
 		return rt, nil
 	}
 	a.b.missed = true

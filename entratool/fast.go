@@ -2,9 +2,12 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"io"
+	"time"
 
 	"github.com/entratool/entratool/core/launch"
+	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/entratool/output"
 )
 
@@ -13,8 +16,9 @@ import (
 // command uses — so a command line the engine would refuse is never answered here.
 // It reports false, having written nothing, whenever the engine must run: other
 // commands, anything the grammar refuses, --debug or ENTRATOOL_DEBUG, --force-refresh,
-// a miss, or any error (the engine then reports it properly).
-func fastGetToken(args []string, getenv func(string) string, stdout io.Writer) bool {
+// a miss, or any error (the engine then reports it properly). The day's certificate
+// expiry warning goes to stderr, as the engine's get-token writes it, unless --silent.
+func fastGetToken(args []string, getenv func(string) string, stdout, stderr io.Writer) bool {
 	if len(args) == 0 || args[0] != "get-token" || launch.DebugEnabled(getenv) {
 		return false
 	}
@@ -26,7 +30,7 @@ func fastGetToken(args []string, getenv func(string) string, stdout io.Writer) b
 	if err != nil {
 		return false
 	}
-	t, err := l.Cached(o.RequestScope())
+	t, c, err := l.Cached(o.RequestScope())
 	if err != nil {
 		return false
 	}
@@ -34,5 +38,14 @@ func fastGetToken(args []string, getenv func(string) string, stdout io.Writer) b
 	if output.Write(w, o.Output, t, l.Profile) != nil {
 		return false
 	}
-	return w.Flush() == nil
+	if w.Flush() != nil {
+		return false
+	}
+	// After the token is out: from here on the command has answered, whatever stderr does.
+	if !o.Silent {
+		if msg := l.ExpiryWarning(c, time.Now()); msg != "" {
+			fmt.Fprintf(stderr, "warning: %s\n", termtext.Escape(msg))
+		}
+	}
+	return true
 }

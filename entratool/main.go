@@ -21,7 +21,7 @@ func main() {
 		fmt.Println(version.Line("entratool"))
 		return
 	}
-	if fastGetToken(args, os.Getenv, os.Stdout) {
+	if fastGetToken(args, os.Getenv, os.Stdout, os.Stderr) {
 		return
 	}
 	if code, done := checkEngineForDoctor(context.Background(), args, os.Stdout, os.Stderr); done {

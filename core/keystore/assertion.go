@@ -19,23 +19,21 @@ import (
 	"github.com/entratool/entratool/core/profile"
 )
 
-// expiryWarningWindow matches the certificate-file path: a certificate this close to
-// its end works, with a warning.
-const expiryWarningWindow = 30 * 24 * time.Hour
-
 // assertionLifetime is what MSAL Go gives its own assertions.
 const assertionLifetime = 10 * time.Minute
 
 // Credential starts the plugin of p's certificateStore, fetches the certificate
 // p.CertificateThumbprint names, refuses it when expired or not RSA, and returns an MSAL
-// credential whose assertions the plugin signs. The release function stops the plugin;
-// the caller runs it when the token request is done. It implements token.KeyStore.
-func (h Host) Credential(ctx context.Context, p *profile.Profile, pin string) (confidential.Credential, func(), error) {
+// credential whose assertions the plugin signs, and the certificate (the token pipeline
+// remembers its expiry and warns once a day when it is near, SPEC §13). The release
+// function stops the plugin; the caller runs it when the token request is done. It
+// implements token.KeyStore.
+func (h Host) Credential(ctx context.Context, p *profile.Profile, pin string) (confidential.Credential, *x509.Certificate, func(), error) {
 	s, err := h.signer(ctx, p, pin)
 	if err != nil {
-		return confidential.Credential{}, nil, err
+		return confidential.Credential{}, nil, nil, err
 	}
-	return confidential.NewCredFromAssertionCallback(s.assertion), s.conn.Close, nil
+	return confidential.NewCredFromAssertionCallback(s.assertion), s.chain[0], s.conn.Close, nil
 }
 
 // signer starts the plugin and readies the assertion signer for p's certificate.
@@ -55,13 +53,9 @@ func (h Host) signer(ctx context.Context, p *profile.Profile, pin string) (*asse
 		return nil, profileHint(err, p)
 	}
 	leaf := chain[0]
-	now := h.now()
-	if err := cert.CheckValidity(leaf, now); err != nil {
+	if err := cert.CheckValidity(leaf, h.now()); err != nil {
 		c.Close()
 		return nil, err
-	}
-	if w := cert.ExpiryWarning(leaf, now, expiryWarningWindow); w != "" && h.Warn != nil {
-		h.Warn(w)
 	}
 	pub, ok := leaf.PublicKey.(*rsa.PublicKey)
 	if !ok {

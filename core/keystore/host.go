@@ -51,7 +51,6 @@ type Host struct {
 	// Go duration such as 5s), else DefaultTimeout. The caller's ctx bounds everything.
 	Timeout time.Duration
 	Logger  *slog.Logger     // debug log, plugin log lines included; nil → none
-	Warn    func(msg string) // certificate expiry warnings; nil → dropped
 	Now     func() time.Time // nil → time.Now
 }
 

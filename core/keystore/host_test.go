@@ -224,25 +224,24 @@ func TestHostSubprocessRoundTrip(t *testing.T) {
 func TestHostCredential(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
-	var warned []string
 	h := f.host(10 * time.Second)
-	h.Warn = func(m string) { warned = append(warned, m) }
 	p := f.profile(nil)
-	_, release, err := h.Credential(ctx, p, "4321")
+	_, leaf, release, err := h.Credential(ctx, p, "4321")
 	if err != nil {
 		t.Fatal(err)
 	}
 	release()
-	// The certificate expires in 30 days: it works, with a warning.
-	if len(warned) != 1 || !strings.Contains(warned[0], "CN=plugin-app") {
-		t.Errorf("warnings = %q", warned)
+	// The certificate expires in 30 days: it works, and comes back for the token
+	// pipeline to remember its expiry (the once-a-day warning, SPEC §13).
+	if leaf == nil || cert.ThumbprintSHA1(leaf) != cert.ThumbprintSHA1(f.c.Leaf) {
+		t.Errorf("Credential returned certificate %v, want the profile's", leaf)
 	}
 	if raw, err := assertionVia(t, h, p); err != nil || strings.Count(raw, ".") != 2 {
 		t.Fatalf("assertion %q, %v", raw, err)
 	}
 
 	// Wrong PIN: one line, the fix, never the PIN.
-	_, _, err = h.Credential(ctx, p, "0000")
+	_, _, _, err = h.Credential(ctx, p, "0000")
 	if !errors.Is(err, ErrBadPIN) {
 		t.Fatalf("wrong PIN: %v", err)
 	}
@@ -258,11 +257,11 @@ func TestHostCredential(t *testing.T) {
 	// A thumbprint the store does not hold.
 	q := f.profile(nil)
 	q.CertificateThumbprint = strings.Repeat("0", 40)
-	if _, _, err := h.Credential(ctx, q, "4321"); !errors.Is(err, ErrNotFound) {
+	if _, _, _, err := h.Credential(ctx, q, "4321"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown thumbprint: %v", err)
 	}
 	q.CertificateThumbprint = ""
-	if _, _, err := h.Credential(ctx, q, "4321"); err == nil || !strings.Contains(err.Error(), "entratool keystore list --store fake") {
+	if _, _, _, err := h.Credential(ctx, q, "4321"); err == nil || !strings.Contains(err.Error(), "entratool keystore list --store fake") {
 		t.Errorf("no thumbprint: %v", err)
 	}
 }
@@ -277,7 +276,7 @@ func TestHostRefusesExpiredCertificate(t *testing.T) {
 	os.WriteFile(f.pem, append(cert.EncodeCER(old.Leaf, false), pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key})...), 0o600)
 	p := f.profile(nil)
 	p.CertificateThumbprint = cert.ThumbprintSHA1(old.Leaf)
-	_, _, err = f.host(10*time.Second).Credential(context.Background(), p, "4321")
+	_, _, _, err = f.host(10*time.Second).Credential(context.Background(), p, "4321")
 	if !errors.Is(err, cert.ErrExpired) {
 		t.Errorf("expired certificate: %v", err)
 	}

@@ -3,6 +3,7 @@ package launch
 import (
 	"context"
 	"io"
+	"time"
 
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/tokencache"
@@ -45,19 +46,34 @@ func OpenLocal(getenv func(string) string, name string) (*Local, error) {
 }
 
 // Cached is the one cache-hit lookup: the profile's token for scope ("" → the
-// profile's scope, else the default), or tokencache.ErrMiss.
-func (l *Local) Cached(scope string) (*tokencache.Token, error) {
+// profile's scope, else the default), or tokencache.ErrMiss. With it comes what the
+// lookup read of the profile's certificate, for ExpiryWarning.
+func (l *Local) Cached(scope string) (*tokencache.Token, tokencache.CertInfo, error) {
 	return l.Cache.Lookup(l.Profile, l.Profile.TokenScope(scope))
+}
+
+// ExpiryWarning is the day's certificate warning for the profile served
+// (tokencache.ExpiryWarningOf, SPEC §13), given what Cached read of the certificate; ""
+// when none is due. A caller that will not show it (--silent) must not ask: asking uses
+// up the day's warning.
+func (l *Local) ExpiryWarning(c tokencache.CertInfo, now time.Time) string {
+	return tokencache.ExpiryWarningOf(l.Profile, c, l.Cache.Dir, now)
 }
 
 // Token answers r for this profile: from the cache unless r.Debug (the engine logs
 // every decision), else from the engine. r.Profile and r.Scope are filled in from the
-// profile, so the engine serves exactly the token that was looked up.
+// profile, so the engine serves exactly the token that was looked up. A hit carries the
+// day's certificate warning as the engine's answer would: as data, for the front to show
+// in its host tool's style.
 func (l *Local) Token(ctx context.Context, r Request, stderr io.Writer) (Result, error) {
 	r.Profile, r.Scope = l.Profile.Name, l.Profile.TokenScope(r.Scope)
 	if !r.Debug {
-		if t, err := l.Cached(r.Scope); err == nil {
-			return Result{Token: NewTokenJSON(t)}, nil
+		if t, c, err := l.Cached(r.Scope); err == nil {
+			res := Result{Token: NewTokenJSON(t)}
+			if w := l.ExpiryWarning(c, time.Now()); w != "" {
+				res.Warnings = []string{w}
+			}
+			return res, nil
 		}
 	}
 	return Token(ctx, r, stderr)

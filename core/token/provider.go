@@ -3,6 +3,7 @@ package token
 import (
 	"context"
 	"crypto/rsa"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,8 +23,9 @@ import (
 	"github.com/entratool/entratool/core/tokencache"
 )
 
-// ExpiryWarningWindow is how close to expiry a certificate draws a warning.
-const ExpiryWarningWindow = 30 * 24 * time.Hour
+// ExpiryWarningWindow is how close to expiry a certificate draws a warning; the fronts
+// decide with the same constant (tokencache.ExpiryWarning).
+const ExpiryWarningWindow = tokencache.ExpiryWarningWindow
 
 // Options are what a Provider needs from its process.
 type Options struct {
@@ -33,8 +35,10 @@ type Options struct {
 	Margin   time.Duration
 	// HTTPClient for the authority; nil → NewHTTPClient with the metadata disk cache.
 	HTTPClient *http.Client
-	Logger     *slog.Logger     // debug log; nil → none
-	Warn       func(msg string) // one-line warnings for stderr; nil → dropped
+	Logger     *slog.Logger // debug log; nil → none
+	// Warn receives one-line warnings for stderr; nil drops them, and then the day's
+	// certificate expiry warning is not used up either (a silent command).
+	Warn func(msg string)
 	// Prompt asks the user for a missing secret (kind is secret.CertificatePassword or
 	// secret.ClientSecret). Nil means never prompt, as for helpers run by git or kubectl.
 	Prompt func(ctx context.Context, p *profile.Profile, kind string) (string, error)
@@ -48,9 +52,10 @@ type Options struct {
 
 // KeyStore signs client assertions with keys that never leave their store.
 type KeyStore interface {
-	// Credential returns an MSAL credential for the profile's key, and a release
+	// Credential returns an MSAL credential for the profile's key, the certificate it
+	// signs for (its expiry is remembered for the daily warning, SPEC §13), and a release
 	// function the caller runs when the token request is done.
-	Credential(ctx context.Context, p *profile.Profile, pin string) (confidential.Credential, func(), error)
+	Credential(ctx context.Context, p *profile.Profile, pin string) (confidential.Credential, *x509.Certificate, func(), error)
 }
 
 // Provider is the token pipeline for one profile: cache → single flight → retries →
@@ -62,6 +67,9 @@ type Provider struct {
 	cache *Cache
 
 	memoWarn sync.Once // the certificate's thumbprint could not be remembered
+	// warnExpiry: the caller gave Options.Warn, so the day's certificate warning is
+	// shown (and used up) by this provider's tokens.
+	warnExpiry bool
 }
 
 // NewProvider wires the pipeline for p.
@@ -75,7 +83,8 @@ func NewProvider(p *profile.Profile, o Options) *Provider {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.Warn == nil {
+	warnExpiry := o.Warn != nil
+	if !warnExpiry {
 		o.Warn = func(string) {}
 	}
 	c := tokencache.Open(o.Home, o.Getenv)
@@ -83,7 +92,7 @@ func NewProvider(p *profile.Profile, o Options) *Provider {
 	if o.Margin != 0 {
 		c.Margin = o.Margin
 	}
-	return &Provider{p: p, o: o, cache: c}
+	return &Provider{p: p, o: o, cache: c, warnExpiry: warnExpiry}
 }
 
 // Cache exposes the provider's cache (for helpers that cache derived values, such as
@@ -106,22 +115,41 @@ func (pr *Provider) Token(ctx context.Context, scope string, force bool) (*Token
 // the token is cached under: for a certificate file, the thumbprint of the certificate
 // actually loaded when its thumbprint was not remembered. Values derived from the token
 // (ACR refresh tokens) are keyed by it, so that a new certificate never reuses them.
+// A token, from the cache or from Entra, comes with the day's certificate expiry warning
+// when one is due (SPEC §13: once a day per profile, across every binary).
 func (pr *Provider) TokenWithCredential(ctx context.Context, scope string, force bool) (*Token, string, error) {
 	var loaded *credential
 	credID, err := pr.credentialID(ctx, &loaded)
 	if err != nil {
 		return nil, "", err
 	}
-	t, err := pr.token(ctx, scope, force, credID, loaded)
+	t, err := pr.token(ctx, scope, force, credID, &loaded)
 	if err != nil {
 		return nil, "", err
 	}
+	pr.expiryWarning(loaded)
 	return t, credID, nil
 }
 
-// token is Token for the credential credID names; loaded is that credential when
-// credentialID had to open it, else nil (opened only on a cache miss).
-func (pr *Provider) token(ctx context.Context, scope string, force bool, credID string, loaded *credential) (*Token, error) {
+// expiryWarning gives the day's certificate warning, if due, through Options.Warn.
+// loaded is the credential this call opened (nil on a hit): its certificate is what the
+// decision uses, so that the warning does not depend on the memo having been written.
+func (pr *Provider) expiryWarning(loaded *credential) {
+	if !pr.warnExpiry {
+		return
+	}
+	var known tokencache.CertInfo
+	if loaded != nil {
+		known = loaded.cert
+	}
+	if w := tokencache.ExpiryWarningOf(pr.p, known, pr.o.CacheDir, pr.o.Now()); w != "" {
+		pr.o.Warn("warning: " + w)
+	}
+}
+
+// token is Token for the credential credID names; *loaded is that credential when
+// credentialID had to open it, else nil until a cache miss opens it.
+func (pr *Provider) token(ctx context.Context, scope string, force bool, credID string, loaded **credential) (*Token, error) {
 	key := pr.key(scope, credID)
 	if !force {
 		if t, ok := pr.cache.Get(key); ok {
@@ -132,22 +160,22 @@ func (pr *Provider) token(ctx context.Context, scope string, force bool, credID 
 	pr.debug("cache miss", "profile", pr.p.Name, "scope", scope, "credential", credID, "force", force)
 	return pr.cache.Fetch(ctx, key, force, func(ctx context.Context) (*Token, error) {
 		pr.debug("requesting a token", "authority", pr.p.Authority(), "tenant", pr.p.TenantID, "client", pr.p.ClientID)
-		if loaded == nil {
+		if *loaded == nil {
 			c, err := pr.loadCredential(ctx)
 			if err != nil {
 				return nil, err
 			}
-			loaded = c
+			*loaded = c
 		}
-		if loaded.release != nil {
-			defer loaded.release()
+		if (*loaded).release != nil {
+			defer (*loaded).release()
 		}
 		src := Retrying{
 			Source: &EntraSource{
 				Authority:  pr.p.Authority(),
 				TenantID:   pr.p.TenantID,
 				ClientID:   pr.p.ClientID,
-				Credential: loaded.cred,
+				Credential: (*loaded).cred,
 				SendX5C:    pr.p.SendX5C,
 				HTTPClient: pr.httpClient(),
 			},
@@ -209,6 +237,7 @@ func (pr *Provider) debug(msg string, args ...any) {
 type credential struct {
 	cred    confidential.Credential
 	release func()
+	cert    tokencache.CertInfo // its certificate; zero for a client secret
 }
 
 // credentialID names the key material without loading it when possible: plugin keys by
@@ -219,19 +248,51 @@ func (pr *Provider) credentialID(ctx context.Context, loaded **credential) (stri
 	if id, ok := tokencache.CredentialID(pr.p, pr.o.CacheDir); ok {
 		return id, nil
 	}
-	c, fc, err := pr.loadFile(ctx)
+	c, err := pr.loadFile(ctx)
 	if err != nil {
 		return "", err
 	}
 	*loaded = c
-	tp := cert.ThumbprintSHA1(fc.Leaf)
-	if err := (tokencache.CertMemo{Dir: filepath.Join(pr.o.CacheDir, "certs")}).Store(pr.p.CertificatePath, tp); err != nil {
+	return "x5t:" + profile.NormThumbprint(c.cert.Thumbprint), nil
+}
+
+// certInfo is what is remembered of leaf; thumbprint is the name its profile knows it by.
+func certInfo(leaf *x509.Certificate, thumbprint string) tokencache.CertInfo {
+	subject := leaf.Subject.String()
+	if leaf.Subject.CommonName != "" {
+		subject = "CN=" + leaf.Subject.CommonName
+	}
+	return tokencache.CertInfo{Thumbprint: thumbprint, NotAfter: leaf.NotAfter, Subject: subject}
+}
+
+// rememberFile stores what a miss learnt of the profile's certificate file — its
+// thumbprint, which names the cache key, and its expiry, which the fronts warn about —
+// against the file's identity, so that hits need not open it. A memo that says the same
+// already is left alone; an older one (no expiry) is rewritten.
+func (pr *Provider) rememberFile(c tokencache.CertInfo) {
+	m := tokencache.CertMemo{Dir: tokencache.MemoDir(pr.o.CacheDir)}
+	if old, ok := m.Lookup(pr.p.CertificatePath); ok && old.Same(c) {
+		return
+	}
+	if err := m.Store(pr.p.CertificatePath, c); err != nil {
 		// The key is still the loaded certificate's thumbprint; only the saving is lost.
 		pr.memoWarn.Do(func() {
 			pr.o.Warn(fmt.Sprintf("warning: could not remember the thumbprint of %s (%v); every use opens the certificate until the cache directory is writable", pr.p.CertificatePath, err))
 		})
 	}
-	return "x5t:" + profile.NormThumbprint(tp), nil
+}
+
+// rememberKey stores a key-store certificate's expiry under the thumbprint its profile
+// names, for the fronts' hits, which never start the plugin. Failing only costs the
+// warning on hits; the engine still warns on misses from the certificate it read.
+func (pr *Provider) rememberKey(c tokencache.CertInfo) {
+	m := tokencache.CertMemo{Dir: tokencache.MemoDir(pr.o.CacheDir)}
+	if old, ok := m.LookupKey(c.Thumbprint); ok && old.Same(c) {
+		return
+	}
+	if err := m.StoreKey(c); err != nil {
+		pr.debug("could not remember the key-store certificate", "thumbprint", c.Thumbprint, "error", err.Error())
+	}
 }
 
 func (pr *Provider) loadCredential(ctx context.Context) (*credential, error) {
@@ -258,66 +319,67 @@ func (pr *Provider) loadCredential(ctx context.Context) (*credential, error) {
 		if err != nil {
 			return nil, err
 		}
-		cred, release, err := pr.o.KeyStore.Credential(ctx, p, pin)
+		cred, leaf, release, err := pr.o.KeyStore.Credential(ctx, p, pin)
 		if err != nil {
 			return nil, err
 		}
-		return &credential{cred: cred, release: release}, nil
+		info := certInfo(leaf, profile.NormThumbprint(p.CertificateThumbprint))
+		pr.rememberKey(info)
+		return &credential{cred: cred, release: release, cert: info}, nil
 	default:
-		c, _, err := pr.loadFile(ctx)
-		return c, err
+		return pr.loadFile(ctx)
 	}
 }
 
 // loadFile opens the profile's certificate file with its stored password (prompting
-// when allowed), and refuses expired certificates before any network call.
-func (pr *Provider) loadFile(ctx context.Context) (*credential, *cert.Credential, error) {
+// when allowed), refuses expired certificates before any network call, and remembers
+// the certificate (rememberFile).
+func (pr *Provider) loadFile(ctx context.Context) (*credential, error) {
 	p := pr.p
 	pw, err := pr.secretOptional(ctx, secret.CertificatePassword)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := pr.checkHomeCert(p.CertificatePath); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	fc, err := cert.Load(ctx, p.CertificatePath, pw)
 	if errors.Is(err, cert.ErrBadPassword) && pr.o.Prompt != nil {
 		if pw, err = pr.o.Prompt(ctx, p, secret.CertificatePassword); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		fc, err = cert.Load(ctx, p.CertificatePath, pw)
 	}
 	if err != nil {
 		switch {
 		case errors.Is(err, cert.ErrPasswordRequired) && secret.Choose(p.SecretStore, pr.o.Getenv) == secret.KindEnv:
-			return nil, nil, fmt.Errorf("%w (profile %q uses the env secret store: set %s)", err, p.Name, secret.EnvCertPassword)
+			return nil, fmt.Errorf("%w (profile %q uses the env secret store: set %s)", err, p.Name, secret.EnvCertPassword)
 		case errors.Is(err, cert.ErrPasswordRequired):
-			return nil, nil, fmt.Errorf("%w (profile %q has none stored: set it with `entratool config edit -p %s --certificate-password-stdin`, or run with ENTRATOOL_SECRET_STORE=env and %s set)",
+			return nil, fmt.Errorf("%w (profile %q has none stored: set it with `entratool config edit -p %s --certificate-password-stdin`, or run with ENTRATOOL_SECRET_STORE=env and %s set)",
 				err, p.Name, p.Name, secret.EnvCertPassword)
 		case errors.Is(err, cert.ErrBadPassword):
-			return nil, nil, fmt.Errorf("%w (profile %q: update it with `entratool config edit -p %s`, Certificate Password)", err, p.Name, p.Name)
+			return nil, fmt.Errorf("%w (profile %q: update it with `entratool config edit -p %s`, Certificate Password)", err, p.Name, p.Name)
 		}
-		return nil, nil, err
+		return nil, err
 	}
 	if w := cert.PermissionWarning(p.CertificatePath); w != "" {
 		pr.o.Warn(w)
 	}
-	now := pr.o.Now()
-	if err := cert.CheckValidity(fc.Leaf, now); err != nil {
-		return nil, nil, err
+	if err := cert.CheckValidity(fc.Leaf, pr.o.Now()); err != nil {
+		return nil, err
 	}
-	if w := cert.ExpiryWarning(fc.Leaf, now, ExpiryWarningWindow); w != "" {
-		pr.o.Warn(w)
-	}
+	// Near expiry it works: the warning is the day's (expiryWarning), not every miss's.
+	info := certInfo(fc.Leaf, cert.ThumbprintSHA1(fc.Leaf))
+	pr.rememberFile(info)
 	key, ok := fc.Key.(*rsa.PrivateKey)
 	if !ok {
-		return nil, nil, fmt.Errorf("%w in %s", cert.ErrUnsupportedKey, p.CertificatePath)
+		return nil, fmt.Errorf("%w in %s", cert.ErrUnsupportedKey, p.CertificatePath)
 	}
 	cred, err := confidential.NewCredFromCert(fc.Chain, key)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", p.CertificatePath, err)
+		return nil, fmt.Errorf("%s: %w", p.CertificatePath, err)
 	}
-	return &credential{cred: cred}, fc, nil
+	return &credential{cred: cred, cert: info}, nil
 }
 
 // checkHomeCert applies the trust rules (SPEC §12) to a certificate kept in the home's

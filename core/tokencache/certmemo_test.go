@@ -17,17 +17,17 @@ func TestCertMemoStoreReportsFailure(t *testing.T) {
 	if err := os.WriteFile(blocker, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := (CertMemo{Dir: filepath.Join(blocker, "certs")}).Store(pfx, "AB"); err == nil {
+	if err := (CertMemo{Dir: filepath.Join(blocker, "certs")}).Store(pfx, CertInfo{Thumbprint: "AB"}); err == nil {
 		t.Fatal("Store into an unusable directory reported no error")
 	}
-	if err := (CertMemo{Dir: filepath.Join(dir, "c2", "certs")}).Store(filepath.Join(dir, "missing.pfx"), "AB"); err == nil {
+	if err := (CertMemo{Dir: filepath.Join(dir, "c2", "certs")}).Store(filepath.Join(dir, "missing.pfx"), CertInfo{Thumbprint: "AB"}); err == nil {
 		t.Fatal("Store of a missing file reported no error")
 	}
 	m := CertMemo{Dir: filepath.Join(dir, "ok", "certs")}
-	if err := m.Store(pfx, "AB"); err != nil {
+	if err := m.Store(pfx, CertInfo{Thumbprint: "AB"}); err != nil {
 		t.Fatal(err)
 	}
-	if tp, ok := m.Lookup(pfx); !ok || tp != "AB" {
-		t.Fatalf("Lookup = %q, %v", tp, ok)
+	if c, ok := m.Lookup(pfx); !ok || c.Thumbprint != "AB" {
+		t.Fatalf("Lookup = %+v, %v", c, ok)
 	}
 }

@@ -1,6 +1,7 @@
 // Package tokencache is the part of the token pipeline a cache hit needs: the token
-// type, the shared file cache with its cross-process lock, and the key a profile's
-// token is stored under. It links nothing heavy — no TLS, HTTP, MSAL, PKCS#12 or
+// type, the shared file cache with its cross-process lock, the key a profile's token is
+// stored under, what is remembered of its certificate, and the once-a-day certificate
+// expiry warning that hits and misses decide alike. It links nothing heavy — no TLS, HTTP, MSAL, PKCS#12 or
 // keyring — so a helper answering from cache starts as fast as a minimal Go program.
 package tokencache
 
@@ -56,17 +57,25 @@ func Open(home string, getenv func(string) string) *Cache {
 // the profile's tokens), certificate files by the thumbprint remembered against the
 // file's identity. ok is false when the file is new or changed and must be opened.
 func CredentialID(p *profile.Profile, cacheDir string) (id string, ok bool) {
+	id, _, ok = RememberedCredential(p, cacheDir)
+	return id, ok
+}
+
+// RememberedCredential is CredentialID with what it read of a certificate file's memo
+// (zero when it read none: client secrets and key-store certificates need no read), to
+// hand on to ExpiryWarningOf so that a cache hit reads the memo once.
+func RememberedCredential(p *profile.Profile, cacheDir string) (id string, c CertInfo, ok bool) {
 	switch {
 	case !p.UseCertificate:
-		return "secret:" + p.Name, true
+		return "secret:" + p.Name, CertInfo{}, true
 	case p.CertificateStore != "":
-		return "x5t:" + profile.NormThumbprint(p.CertificateThumbprint), true
+		return "x5t:" + profile.NormThumbprint(p.CertificateThumbprint), CertInfo{}, true
 	}
-	tp, ok := CertMemo{Dir: filepath.Join(cacheDir, "certs")}.Lookup(p.CertificatePath)
+	c, ok = CertMemo{Dir: MemoDir(cacheDir)}.Lookup(p.CertificatePath)
 	if !ok {
-		return "", false
+		return "", CertInfo{}, false
 	}
-	return "x5t:" + profile.NormThumbprint(tp), true
+	return "x5t:" + profile.NormThumbprint(c.Thumbprint), c, true
 }
 
 // KeyFor is the cache key of p's token for scope with credential credID.
@@ -76,15 +85,17 @@ func KeyFor(p *profile.Profile, scope, credID string) Key {
 
 // Lookup answers from the cache alone — no PFX, keyring, plugin or socket. It returns
 // ErrMiss when the full pipeline must run (no entry, entry within the margin, or a
-// certificate file that changed since its thumbprint was remembered).
-func (c *Cache) Lookup(p *profile.Profile, scope string) (*Token, error) {
-	id, ok := CredentialID(p, c.Dir)
+// certificate file that changed since its thumbprint was remembered). With the token
+// comes what the lookup read of the certificate file's memo (zero when it read none),
+// for ExpiryWarningOf: a hit reads the memo once.
+func (c *Cache) Lookup(p *profile.Profile, scope string) (*Token, CertInfo, error) {
+	id, cert, ok := RememberedCredential(p, c.Dir)
 	if !ok {
-		return nil, ErrMiss
+		return nil, CertInfo{}, ErrMiss
 	}
 	t, ok := c.Get(KeyFor(p, scope, id))
 	if !ok {
-		return nil, ErrMiss
+		return nil, CertInfo{}, ErrMiss
 	}
-	return t, nil
+	return t, cert, nil
 }

@@ -15,15 +15,11 @@ import (
 	"github.com/entratool/entratool/core/termtext"
 )
 
-// keyStoreHost starts key-store plugins for this process (token.Options.KeyStore).
-// Silent commands drop the certificate expiry warning, as they do for files.
-func (a *App) keyStoreHost(silent bool) keystore.Host {
+// keyStoreHost starts key-store plugins for this process (token.Options.KeyStore). The
+// certificate expiry warning is the token pipeline's, once a day (SPEC §13).
+func (a *App) keyStoreHost() keystore.Host {
 	h, _ := a.home()
-	k := keystore.Host{Home: h, Getenv: a.Getenv, Logger: a.logger, Now: a.Now, Warn: a.warn}
-	if silent {
-		k.Warn = nil
-	}
-	return k
+	return keystore.Host{Home: h, Getenv: a.Getenv, Logger: a.logger, Now: a.Now}
 }
 
 // keyStoreLabel stands where a file path would for a plugin-backed profile.
@@ -41,7 +37,7 @@ func (a *App) loadFromKeyStore(ctx context.Context, p *profile.Profile, pin stri
 			return nil, fmt.Errorf("cannot read the PIN of profile '%s': %w", p.Name, err)
 		}
 	}
-	chain, err := a.keyStoreHost(true).Chain(ctx, p, pin)
+	chain, err := a.keyStoreHost().Chain(ctx, p, pin)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +119,7 @@ func (a *App) runKeyStoreList(ctx context.Context, o *keyStoreListOptions) error
 	}
 	ctx, cancel := ctxTimeout(ctx, o.Timeout)
 	defer cancel()
-	entries, err := a.keyStoreHost(true).List(ctx, name, req)
+	entries, err := a.keyStoreHost().List(ctx, name, req)
 	if err != nil {
 		return err
 	}

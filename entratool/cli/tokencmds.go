@@ -80,8 +80,10 @@ func (a *App) newProvider(p *profile.Profile, silent bool, secrets secret.Store)
 	if err != nil {
 		return nil, err
 	}
-	o := token.Options{Home: h, Getenv: a.Getenv, Now: a.Now, Logger: a.logger, Warn: a.warn, Secrets: secrets, KeyStore: a.keyStoreHost(silent)}
+	o := token.Options{Home: h, Getenv: a.Getenv, Now: a.Now, Logger: a.logger, Warn: a.warn, Secrets: secrets, KeyStore: a.keyStoreHost()}
 	if silent {
+		// No warnings, and the day's certificate expiry warning is left for the next
+		// command that shows it.
 		o.Warn = nil
 	}
 	if a.InTTY && !silent && secrets == nil {

@@ -46,15 +46,23 @@ func RefreshKey(p *profile.Profile, registry, scope, credID string) tokencache.K
 // remembered thumbprint and one file read, no PFX, keyring or socket. ok is false when
 // the full pipeline must run.
 func CachedRefreshToken(c *tokencache.Cache, p *profile.Profile, registry, scope string) (RefreshToken, bool) {
-	id, ok := tokencache.CredentialID(p, c.Dir)
+	rt, _, ok := CachedRefreshTokenCert(c, p, registry, scope)
+	return rt, ok
+}
+
+// CachedRefreshTokenCert is CachedRefreshToken with what it read of the profile's
+// certificate, for the day's expiry warning (tokencache.ExpiryWarningOf): the hit reads
+// the certificate's memo once.
+func CachedRefreshTokenCert(c *tokencache.Cache, p *profile.Profile, registry, scope string) (RefreshToken, tokencache.CertInfo, bool) {
+	id, cert, ok := tokencache.RememberedCredential(p, c.Dir)
 	if !ok {
-		return RefreshToken{}, false
+		return RefreshToken{}, tokencache.CertInfo{}, false
 	}
 	t, ok := c.Get(RefreshKey(p, registry, scope, id))
 	if !ok {
-		return RefreshToken{}, false
+		return RefreshToken{}, tokencache.CertInfo{}, false
 	}
-	return RefreshToken{Token: t.AccessToken, ExpiresOn: t.ExpiresOn}, true
+	return RefreshToken{Token: t.AccessToken, ExpiresOn: t.ExpiresOn}, cert, true
 }
 
 // ForgetRefreshTokens drops p's cached refresh tokens for registry and scope, whatever

@@ -162,7 +162,7 @@ func TestPluginErrorsAgainstSoftHSM(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := &profile.Profile{Name: "hsm", ClientID: "c", CertificateStore: "pkcs11", CertificateThumbprint: tc.tp, CertificateStoreOptions: tc.opts}
-			_, _, err := h.Credential(ctx, p, tc.pin)
+			_, _, _, err := h.Credential(ctx, p, tc.pin)
 			if !errors.Is(err, tc.is) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("got  %v\nwant %q (%v)", err, tc.want, tc.is)
 			}
