@@ -16,7 +16,10 @@ import (
 
 // CreateOptions describes a self-signed certificate. Zero values take defaults.
 type CreateOptions struct {
-	Subject string    // "CN=MyApp", "CN=MyApp,O=Org" or openssl's "/CN=MyApp/O=Org"; a bare "MyApp" is the CN
+	Subject string // "CN=MyApp", "CN=MyApp,O=Org" or openssl's "/CN=MyApp/O=Org"; a bare "MyApp" is the CN
+	// Name, when set, is the subject as a parsed name and Subject is ignored: a renewal
+	// keeps the old certificate's subject exactly, whatever characters it holds.
+	Name    *pkix.Name
 	Days    int       // validity in days; 0 means 365
 	KeySize int       // RSA bits: 2048, 3072 or 4096; 0 means 2048
 	Now     time.Time // zero means time.Now()
@@ -29,9 +32,14 @@ const backdate = 5 * time.Minute
 // Create makes a self-signed RSA certificate for client authentication: KeyUsage
 // digitalSignature, ExtKeyUsage clientAuth, a random 128-bit serial.
 func Create(opts CreateOptions) (*Credential, error) {
-	name, err := ParseSubject(opts.Subject)
-	if err != nil {
-		return nil, err
+	var name pkix.Name
+	if opts.Name != nil {
+		name = *opts.Name
+	} else {
+		var err error
+		if name, err = ParseSubject(opts.Subject); err != nil {
+			return nil, err
+		}
 	}
 	days := opts.Days
 	switch {

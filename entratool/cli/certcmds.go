@@ -30,6 +30,7 @@ func (a *App) certCmd() *cobra.Command {
 		newCertInfoCmd(a, nil),
 		newCertCheckCmd(a, nil),
 		newCertExportPublicCmd(a, nil),
+		newCertRenewCmd(a, nil),
 	)
 	return cmd
 }

@@ -67,7 +67,7 @@ func outputFormats(path string) (values []string, known bool) {
 		return []string{"token", "json", "az", "env"}, true // launch.ValidOutput
 	case "config list", "config show", "cert info", "keystore list":
 		return []string{"table", "json"}, true // checkTableJSON
-	case "cert check":
+	case "cert check", "cert renew":
 		return []string{"text", "json"}, true
 	case "config export", "cert export-public":
 		return nil, true // -o FILE

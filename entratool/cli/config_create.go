@@ -118,7 +118,7 @@ func (o *createOptions) newProfile(cfg *profile.Config) (*profile.Profile, error
 		return nil, err
 	}
 	return &profile.Profile{Name: name, ClientID: clientID, TenantID: tenantID, SecretStore: f.secretStore,
-		AuthorityHost: f.authorityHost, Cloud: f.cloud, SendX5C: f.sendX5C}, nil
+		AuthorityHost: f.authorityHost, Cloud: f.cloud, SendX5C: f.sendX5C, ApplicationObjectID: f.applicationObjectID}, nil
 }
 
 // credential decides how p signs in and gets what that needs: p's certificate fields

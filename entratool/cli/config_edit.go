@@ -27,7 +27,7 @@ type editOptions struct {
 // editChangeFlags are config edit's flags that change something.
 var editChangeFlags = []string{"client-id", "tenant-id", "certificate", "certificate-password-stdin",
 	"client-secret-stdin", "scope", "authority-host", "cloud", "send-x5c", "secret-store", "default",
-	"certificate-store", "thumbprint", "certificate-store-location", "store-option"}
+	"certificate-store", "thumbprint", "certificate-store-location", "store-option", "application-object-id"}
 
 func newConfigEditCmd(a *App, runF func(context.Context, *editOptions) error) *cobra.Command {
 	opts := &editOptions{}
@@ -319,6 +319,10 @@ func (o *editOptions) editSettings(e *editor) error {
 	if o.Changed["send-x5c"] {
 		x5c := f.sendX5C
 		e.apply(func(p *profile.Profile) { p.SendX5C = x5c })
+	}
+	if o.Changed["application-object-id"] {
+		id := f.applicationObjectID
+		e.apply(func(p *profile.Profile) { p.ApplicationObjectID = id })
 	}
 	e.asDefault = f.makeDefault
 	return nil

@@ -132,6 +132,9 @@ func printShow(w io.Writer, s showJSON) error {
 		row("Registries", strings.Join(p.Registries, ", "))
 	}
 	row("Subscription", p.SubscriptionID)
+	row("Application object ID", p.ApplicationObjectID)
+	row("Key credential ID", p.KeyCredentialID)
+	row("Previous certificate", p.PreviousCertificatePath)
 	return tw.Flush()
 }
 

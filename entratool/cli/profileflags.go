@@ -19,6 +19,9 @@ type profileFlags struct {
 	// store location, plugin options.
 	certStore, thumbprint, storeLocation string
 	storeOptions                         []string
+
+	// The app registration's Object ID, for cert renew (SPEC §13).
+	applicationObjectID string
 }
 
 func (f *profileFlags) register(cmd *cobra.Command, create bool) {
@@ -40,6 +43,7 @@ func (f *profileFlags) register(cmd *cobra.Command, create bool) {
 	fl.StringVar(&f.certStore, "certificate-store", "", "key-store plugin holding the key instead of a file (e.g. pkcs11); the password is its PIN")
 	fl.StringVar(&f.thumbprint, "thumbprint", "", "thumbprint (SHA-1 or SHA-256 hex) of the certificate in --certificate-store")
 	fl.StringVar(&f.storeLocation, "certificate-store-location", "", "store location for OS certificate stores (e.g. CurrentUser)")
+	fl.StringVar(&f.applicationObjectID, "application-object-id", "", "the app registration's Object ID (its Overview page; not the client ID), for cert renew")
 	fl.StringArrayVar(&f.storeOptions, "store-option", nil, "KEY=VALUE option of the key-store plugin (repeatable), e.g. module=/usr/lib/softhsm/libsofthsm2.so")
 }
 
@@ -105,10 +109,12 @@ func (f *profileFlags) check() error {
 	default:
 		return usageErr("--cloud %q: use public, usgov or china", f.cloud)
 	}
+	if f.applicationObjectID != "" && !profile.ValidGUID(f.applicationObjectID) {
+		return usageErr("--application-object-id %q is not a GUID: it is the Object ID on the app registration's Overview page", f.applicationObjectID)
+	}
 	return nil
 }
 
-// usesStdin reports whether a secret is read from stdin, which then cannot answer prompts.
 // suppliedSecret is the kind of secret the flags bring on stdin, "" for none.
 func (f *profileFlags) suppliedSecret() string {
 	switch {
@@ -120,6 +126,7 @@ func (f *profileFlags) suppliedSecret() string {
 	return ""
 }
 
+// usesStdin reports whether a secret is read from stdin, which then cannot answer prompts.
 func (f *profileFlags) usesStdin() bool { return f.certPasswordStdin || f.clientSecretStdin }
 
 // mayPrompt is the prompting decision of config create and edit: stdin is a terminal
