@@ -99,6 +99,20 @@ echo "\$DOCKER_CONFIG/config.json: $(tr -d ' \n' < "$DOCKER_CONFIG/config.json")
 go build -o "$work/demo-oci" ./scripts/demo-oci
 show "$work/demo-oci" "$REGISTRY/contoso/hello:v1"
 
+step "10. Renew the certificate through Microsoft Graph (no portal): addKey, a token with the new key, switch, removeKey"
+export ENTRATOOL_GRAPH_ENDPOINT=$(field graphURL)   # the emulator's Graph; real clouds need no setting
+OBJECT_ID=$(field objectId)
+old=$(entratool cert info -p demo -o json | sed -n 's/.*"thumbprintSha1": "\([^"]*\)".*/\1/p')
+show entratool cert renew -p demo --application-object-id "$OBJECT_ID" --remove-old
+tok=$(entratool get-token -p demo)
+echo "a token with the new certificate: ${tok:0:24}… (the profile now uses $(entratool cert info -p demo -o json | sed -n 's/.*"path": "\([^"]*\)".*/\1/p'))"
+echo "the old certificate ($old) is no longer registered with the app; a profile still using it is refused:"
+printf '%s' "$PW" | entratool config create --name demo-old --client-id "$CLIENT" --tenant-id "$TENANT" \
+  --certificate "$ENTRATOOL_HOME/certs/demo.pfx" --certificate-password-stdin --authority-host "$AUTHORITY" --secret-store file >/dev/null
+if entratool get-token -p demo-old >/dev/null 2>"$work/old.err"; then echo "the old certificate still works?" >&2; exit 1; fi
+cut -c1-160 "$work/old.err"
+show entratool cert renew -p demo --if-expiring-within 30d
+
 for extra in scripts/demo.d/*.sh; do
   [ -f "$extra" ] || continue
   # shellcheck source=/dev/null
