@@ -266,3 +266,15 @@ func TestCertRenewCrashSafety(t *testing.T) {
 	w.mustRun("", "entratool", "cert", "renew", "-p", "p", "--remove-old")
 	w.claims(w.mustRun("", "entratool", "get-token", "-p", "p", "--force-refresh"), "https://graph.microsoft.com")
 }
+
+// A PEM profile gets a PFX, encrypted with the stored password.
+func TestCertRenewPEMProfile(t *testing.T) {
+	w := newRenewWorld(t)
+	w.certProfile("p", w.cf, w.cf.pem)
+	w.mustRun("", "entratool", "cert", "renew", "-p", "p", "--application-object-id", w.obj, "--remove-old")
+	tp, p := w.profileThumbprint() // loads the new file with the stored password "pw"
+	if filepath.Ext(p.CertificatePath) != ".pfx" || p.PreviousCertificatePath != w.cf.pem || !w.appThumbprints()[tp] {
+		t.Errorf("after renewing a PEM profile: %+v", p)
+	}
+	w.claims(w.mustRun("", "entratool", "get-token", "-p", "p", "--force-refresh"), "https://graph.microsoft.com")
+}
