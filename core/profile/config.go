@@ -159,6 +159,10 @@ func (c *Config) Resolve(flagName string, getenv func(string) string) (*Profile,
 	if name == "" {
 		name, source = c.DefaultProfile, "defaultProfile"
 	}
+	if name == EnvName {
+		// Reserved: built from the AZURE_* variables, whatever profiles.json holds.
+		return FromEnv(getenv)
+	}
 	if name != "" {
 		if p := c.Get(name); p != nil {
 			return p, nil
@@ -168,6 +172,9 @@ func (c *Config) Resolve(flagName string, getenv func(string) string) (*Profile,
 	names := c.Names()
 	if len(names) == 1 {
 		return c.Get(names[0]), nil
+	}
+	if len(names) == 0 && EnvAvailable(getenv) {
+		return FromEnv(getenv)
 	}
 	return nil, &ResolveError{Err: ErrNoProfile, Path: path, Have: names}
 }

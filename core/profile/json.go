@@ -105,7 +105,7 @@ func profileFields() []profileField {
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		tag, ok := sf.Tag.Lookup("json")
-		if !ok || !sf.IsExported() {
+		if !ok || !sf.IsExported() || tag == "-" {
 			continue
 		}
 		name, opts, _ := strings.Cut(tag, ",")

@@ -38,11 +38,28 @@ type Profile struct {
 	ACRScope                 string            `json:"acrScope,omitempty"`
 	SubscriptionID           string            `json:"subscriptionId,omitempty"`
 
+	// How the profile signs in (SPEC §14): certificate (what useCertificate: true means),
+	// secret, federated or managedIdentity; empty means what useCertificate says. Use
+	// Method, never the raw field.
+	AuthMethod string `json:"authMethod,omitempty"`
+	// federated: the external OIDC token, from a file (re-read at every fetch) or a CI
+	// system's ID-token endpoint, for the audience (default api://AzureADTokenExchange).
+	FederatedTokenFile   string `json:"federatedTokenFile,omitempty"`
+	FederatedTokenSource string `json:"federatedTokenSource,omitempty"` // github-actions | azure-pipelines
+	FederatedAudience    string `json:"federatedAudience,omitempty"`
+	ServiceConnectionID  string `json:"serviceConnectionId,omitempty"` // azure-pipelines
+	// managedIdentity: user-assigned by this client id; empty means system-assigned.
+	ManagedIdentityClientID string `json:"managedIdentityClientId,omitempty"`
+
 	// Certificate renewal through Microsoft Graph (SPEC §13).
 	ApplicationObjectID     string `json:"applicationObjectId,omitempty"`     // the app registration's Object ID
 	KeyCredentialID         string `json:"keyCredentialId,omitempty"`         // keyId of the certificate in use, as addKey returned it
 	PreviousCertificatePath string `json:"previousCertificatePath,omitempty"` // the certificate before the last renewal
 	GraphEndpoint           string `json:"graphEndpoint,omitempty"`           // Graph for a custom authority
+
+	// FromEnvironment marks the env profile (FromEnv): its secrets are the environment's
+	// AZURE_* variables, and it is never written to profiles.json.
+	FromEnvironment bool `json:"-"`
 
 	// extra holds keys this version does not know, with their raw value bytes, so that a
 	// rewrite by this version does not destroy what a newer one (or a person) put there.
@@ -139,13 +156,20 @@ func (p *Profile) Validate() error {
 	if err := validName(p.Name); err != nil {
 		return err
 	}
+	if err := p.validMethod(); err != nil {
+		return err
+	}
+	// A managed identity needs neither: the identity endpoint knows whose it is.
+	mi := p.Method() == MethodManagedIdentity
 	switch {
+	case mi && p.ClientID == "":
 	case p.ClientID == "":
 		return fieldErr("clientId", "clientId is missing: give the application (client) ID of the app registration, a GUID")
 	case !ValidGUID(p.ClientID):
 		return fieldErr("clientId", "clientId %q is not a GUID like 12345678-1234-1234-1234-123456789abc", p.ClientID)
 	}
 	switch {
+	case mi && p.TenantID == "":
 	case p.TenantID == "":
 		return fieldErr("tenantId", "tenantId is missing: give the directory (tenant) ID, a GUID, or a domain like contoso.onmicrosoft.com")
 	case !ValidTenant(p.TenantID):

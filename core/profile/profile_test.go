@@ -594,8 +594,8 @@ func TestEveryFieldRoundTrips(t *testing.T) {
 	v := reflect.ValueOf(p).Elem()
 	for i := range v.NumField() {
 		f := v.Field(i)
-		if !f.CanSet() {
-			continue
+		if !f.CanSet() || v.Type().Field(i).Tag.Get("json") == "-" {
+			continue // never written: FromEnvironment
 		}
 		switch f.Kind() {
 		case reflect.String:
@@ -803,5 +803,49 @@ func TestGraphEndpoint(t *testing.T) {
 	bad.ApplicationObjectID = "myapp"
 	if err := bad.Validate(); err == nil || !strings.Contains(err.Error(), "Object ID") {
 		t.Errorf("applicationObjectId not a GUID: %v", err)
+	}
+}
+
+func TestEnvProfile(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return func(k string) string { return m[k] }
+	}
+	ids := []string{EnvAzureTenantID, "87654321-4321-4321-4321-cba987654321", EnvAzureClientID, "12345678-1234-1234-1234-123456789abc"}
+	// azidentity's order: secret, then certificate, then federated token file.
+	p, err := FromEnv(env(append(ids, EnvAzureFederatedToken, "/var/run/token", EnvAzureCertPath, "/c.pfx", EnvAzureClientSecret, "s")...))
+	if err != nil || p.Method() != MethodSecret || !p.FromEnvironment || p.Name != EnvName {
+		t.Fatalf("secret first: %+v %v", p, err)
+	}
+	p, err = FromEnv(env(append(ids, EnvAzureFederatedToken, "/var/run/token", EnvAzureCertPath, "/c.pfx", EnvAzureSendChain, "true",
+		EnvGitHosts, "git.example.com, dev.azure.com", EnvRegistries, "r.azurecr.io")...))
+	if err != nil || p.Method() != MethodCertificate || p.CertificatePath != "/c.pfx" || !p.SendX5C ||
+		len(p.GitHosts) != 2 || p.Registries[0] != "r.azurecr.io" {
+		t.Fatalf("certificate: %+v %v", p, err)
+	}
+	p, err = FromEnv(env(append(ids, EnvAzureFederatedToken, "/var/run/token", EnvAzureAuthorityHost, "https://login.microsoftonline.us")...))
+	if err != nil || p.Method() != MethodFederated || p.FederatedSource() != "file:/var/run/token" || p.Authority() != AuthorityUSGov {
+		t.Fatalf("federated: %+v %v", p, err)
+	}
+	if _, err := FromEnv(env(ids...)); err == nil || !strings.Contains(err.Error(), EnvAzureClientSecret) || !strings.Contains(err.Error(), EnvAzureFederatedToken) {
+		t.Errorf("no credential: %v", err)
+	}
+	// Resolution: -p env beside stored profiles; implicit with none stored.
+	c := &Config{Profiles: []*Profile{{Name: "a", ClientID: "12345678-1234-1234-1234-123456789abc", TenantID: "t.onmicrosoft.com"}, {Name: "b"}}}
+	withSecret := env(append(ids, EnvAzureClientSecret, "s")...)
+	if p, err := c.Resolve("env", withSecret); err != nil || !p.FromEnvironment {
+		t.Errorf("-p env: %+v %v", p, err)
+	}
+	if _, err := c.Resolve("", withSecret); err == nil {
+		t.Error("with stored profiles and no default, the environment was used implicitly")
+	}
+	if p, err := (&Config{}).Resolve("", withSecret); err != nil || !p.FromEnvironment {
+		t.Errorf("implicit: %+v %v", p, err)
+	}
+	if _, err := (&Config{}).Resolve("", env(EnvAzureClientSecret, "s")); err == nil {
+		t.Error("implicit env profile without ids")
 	}
 }
