@@ -70,11 +70,11 @@ func (b *backend) Profiles() ([]dockercred.Profile, error) {
 		return nil, err
 	}
 	b.local = l
-	return dockercred.Profiles(l.Config), nil
+	return dockercred.Profiles(l.Config, b.getenv), nil
 }
 
 func (b *backend) Account(ctx context.Context, name string) (dockercred.Account, error) {
-	p := b.local.Config.Get(name)
+	p := b.local.Config.Find(name, b.getenv)
 	if p == nil {
 		b.missed = true
 		return nil, tokencache.ErrMiss

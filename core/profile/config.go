@@ -178,3 +178,33 @@ func (c *Config) Resolve(flagName string, getenv func(string) string) (*Profile,
 	}
 	return nil, &ResolveError{Err: ErrNoProfile, Path: path, Have: names}
 }
+
+// Usable lists the profiles a helper that picks its profile by host (docker, by
+// registry) may choose from: the stored ones, and the env profile when
+// ENTRATOOL_PROFILE=env, or when none is stored and the environment names an app. An
+// env profile the environment cannot complete is left out (the helper then says it has
+// no credentials, as for any host no profile lists).
+func (c *Config) Usable(getenv func(string) string) []*Profile {
+	var out []*Profile
+	for _, p := range c.Profiles {
+		if p != nil {
+			out = append(out, p)
+		}
+	}
+	if getenv("ENTRATOOL_PROFILE") == EnvName || (len(out) == 0 && EnvAvailable(getenv)) {
+		if p, err := FromEnv(getenv); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Find is Get for the profiles Usable lists: a stored profile, or the env profile.
+func (c *Config) Find(name string, getenv func(string) string) *Profile {
+	for _, p := range c.Usable(getenv) {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}

@@ -94,11 +94,11 @@ func (b *engineBackend) Profiles() ([]dockercred.Profile, error) {
 		return nil, err
 	}
 	b.cfg = cfg
-	return dockercred.Profiles(cfg), nil
+	return dockercred.Profiles(cfg, b.a.Getenv), nil
 }
 
 func (b *engineBackend) Account(ctx context.Context, name string) (dockercred.Account, error) {
-	p := b.cfg.Get(name)
+	p := b.cfg.Find(name, b.a.Getenv)
 	if p == nil {
 		return nil, fmt.Errorf("profile %q not found in %s", name, b.cfg.Path)
 	}

@@ -24,13 +24,13 @@ type RefreshToken struct {
 	ExpiresOn time.Time
 }
 
-// Profiles is what the helper needs of profiles.json, in file order.
-func Profiles(cfg *profile.Config) []Profile {
-	out := make([]Profile, 0, len(cfg.Profiles))
-	for _, p := range cfg.Profiles {
-		if p != nil {
-			out = append(out, Profile{Name: p.Name, TenantID: p.TenantID, Registries: p.Registries, Scope: p.ACRScope})
-		}
+// Profiles is what the helper needs of the profiles it may use (profile.Config.Usable:
+// profiles.json in file order, and the env profile when the environment is in use).
+func Profiles(cfg *profile.Config, getenv func(string) string) []Profile {
+	usable := cfg.Usable(getenv)
+	out := make([]Profile, 0, len(usable))
+	for _, p := range usable {
+		out = append(out, Profile{Name: p.Name, TenantID: p.TenantID, Registries: p.Registries, Scope: p.ACRScope})
 	}
 	return out
 }
