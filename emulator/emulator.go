@@ -5,6 +5,13 @@
 // Beside it, on its own URL (GraphURL), runs the part of Microsoft Graph an application
 // uses to roll its own certificates: addKey, removeKey and reading its keyCredentials.
 //
+// For credentials without a certificate: apps may hold federated credentials (external
+// OIDC tokens as client assertions, AADSTS70021 when none matches); a local OIDC issuer
+// (IssuerURL) mints such tokens directly (MintIDToken) or through GitHub Actions' and
+// Azure Pipelines' ID-token endpoints; and a managed identity endpoint speaks App
+// Service's protocol (IdentityEndpoint, ManagedIdentity) as MSAL Go's managedidentity
+// client uses it.
+//
 // The emulator owns a per-run CA and a token-signing key. Other fake services (git,
 // Kubernetes API, container registry) run as further listeners through StartServer,
 // present leaves from ServerTLSConfig, and check bearer tokens with Validate or
@@ -52,6 +59,10 @@ type Options struct {
 	// Entra replica. Real time, not Options.Now: it models the service's own latency.
 	// SetGraphPropagationDelay changes it later.
 	GraphPropagationDelay time.Duration
+	// IssuerSigningKey, when set, signs the local OIDC issuer's ID tokens instead of a
+	// fresh RSA-2048 key made on first use (IssuerURL). It must differ from SigningKey:
+	// an ID token must never pass as an access token.
+	IssuerSigningKey *rsa.PrivateKey
 }
 
 // App is an app registration as the portal would hold it.
@@ -75,6 +86,10 @@ type App struct {
 	// under $select=keyCredentials, where Graph would give the certificate, so a client
 	// must match keys by customKeyIdentifier.
 	GraphKeyValuesHidden bool
+	// FederatedCredentials are the app's federated identity credentials (workload
+	// identity federation): external OIDC tokens that the token endpoint takes as client
+	// assertions when their iss, sub and aud match one record exactly.
+	FederatedCredentials []FederatedCredential
 }
 
 // Counts are request counters on the authority and Graph listeners.
@@ -92,6 +107,11 @@ type Counts struct {
 	GraphGet         int // GET /v1.0/applications/{id}
 	GraphKeysAdded   int // keys added by addKey
 	GraphKeysRemoved int // keys removed by removeKey
+
+	// Local OIDC issuer (IssuerURL) and managed identity endpoint.
+	Issuer          int // every request the issuer listener answered
+	IDToken         int // ID tokens issued by the GitHub Actions and Azure Pipelines endpoints
+	ManagedIdentity int // every request to the managed identity endpoint, refused ones included
 }
 
 // Fault is one injected failure of the token endpoint (QueueFaults) or of any Graph
@@ -119,19 +139,29 @@ type Emulator struct {
 	// slash): a client's graphEndpoint. Its tokens are asked for with scope
 	// GraphURL+"/.default" (or Graph's real resource, see graphAudiences).
 	GraphURL string
+	// IssuerURL is the local OIDC issuer (no trailing slash): the iss of the ID tokens
+	// MintIDToken and the GitHub Actions / Azure Pipelines endpoints issue, with its
+	// discovery document at IssuerURL+"/.well-known/openid-configuration".
+	IssuerURL string
+	// IdentityEndpoint is the App Service managed identity endpoint (plain HTTP on
+	// loopback, as App Service's own is): IDENTITY_ENDPOINT. ManagedIdentity configures it.
+	IdentityEndpoint string
 
-	now      func() time.Time
-	lifetime time.Duration
-	logf     func(format string, args ...any)
-	pki      *pki
-	signer   *signer
-	client   *http.Client
-	srv      *http.Server
-	graphSrv *http.Server
-	tempDir  string // removed by Close when the emulator made it
-	done     chan struct{}
-	closeErr error
-	once     sync.Once
+	now       func() time.Time
+	lifetime  time.Duration
+	logf      func(format string, args ...any)
+	pki       *pki
+	signer    *signer
+	client    *http.Client
+	srv       *http.Server
+	graphSrv  *http.Server
+	issuerSrv *http.Server
+	miSrv     *http.Server
+	issuer    issuerKey
+	tempDir   string // removed by Close when the emulator made it
+	done      chan struct{}
+	closeErr  error
+	once      sync.Once
 
 	mu        sync.Mutex
 	tenants   map[string]*tenant // by lower-cased id and domain names
@@ -147,6 +177,9 @@ type Emulator struct {
 	graphFaults      []Fault
 	graphPermanent   *Fault
 	propagation      time.Duration // Options.GraphPropagationDelay, or as set since
+	github           *githubConfig // GitHubActions; nil until configured
+	azdo             *azdoConfig   // AzurePipelines; nil until configured
+	mi               *miConfig     // ManagedIdentity; nil until configured
 
 	// graphMu serialises key changes (addKey, removeKey, RegisterApp) from the proof
 	// check to the update, so a proof is never accepted on a key removed meanwhile. It
@@ -207,10 +240,12 @@ func Start(opts Options) (*Emulator, error) {
 		e.removeTemp()
 		return nil, err
 	}
+	host, _, _ := net.SplitHostPort(addr) // checked by checkLoopback
+	// The issuer and the managed identity endpoint take free ports on the authority's host.
+	sideAddr := net.JoinHostPort(host, "0")
 	graphAddr := opts.GraphAddr
 	if graphAddr == "" {
-		host, _, _ := net.SplitHostPort(addr) // checked by checkLoopback
-		graphAddr = net.JoinHostPort(host, "0")
+		graphAddr = sideAddr
 	}
 	if err := checkLoopback(graphAddr); err != nil {
 		e.srv.Close()
@@ -219,6 +254,19 @@ func Start(opts Options) (*Emulator, error) {
 	}
 	if err := e.serveGraph(graphAddr); err != nil {
 		e.srv.Close()
+		e.removeTemp()
+		return nil, err
+	}
+	if err := e.serveIssuer(sideAddr); err != nil {
+		e.srv.Close()
+		e.graphSrv.Close()
+		e.removeTemp()
+		return nil, err
+	}
+	if err := e.serveManagedIdentity(sideAddr); err != nil {
+		e.srv.Close()
+		e.graphSrv.Close()
+		e.issuerSrv.Close()
 		e.removeTemp()
 		return nil, err
 	}
@@ -243,6 +291,7 @@ func newEmulator(opts Options) *Emulator {
 		objects:  map[string]string{},
 
 		propagation: opts.GraphPropagationDelay,
+		issuer:      issuerKey{given: opts.IssuerSigningKey},
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -357,7 +406,7 @@ func (e *Emulator) Close() error {
 		for _, s := range servers {
 			s.Close()
 		}
-		e.closeErr = errors.Join(e.srv.Close(), e.graphSrv.Close())
+		e.closeErr = errors.Join(e.srv.Close(), e.graphSrv.Close(), e.issuerSrv.Close(), e.miSrv.Close())
 		e.client.CloseIdleConnections()
 		e.removeTemp()
 	})
@@ -442,6 +491,7 @@ func (e *Emulator) RegisterApp(a App) {
 	rec.Certificates = append([]*x509.Certificate(nil), a.Certificates...)
 	rec.Secrets = append([]string(nil), a.Secrets...)
 	rec.ExpiredSecrets = append([]string(nil), a.ExpiredSecrets...)
+	rec.FederatedCredentials = copyFederatedCredentials(a.FederatedCredentials)
 	for _, c := range rec.Certificates {
 		if c == nil {
 			continue

@@ -26,6 +26,11 @@ const (
 	CodeExpiredSecret          = 7000222 // invalid_client: client secret expired
 	CodeMissingCredential      = 7000218 // invalid_client: neither secret nor assertion
 
+	// Workload identity federation: an external OIDC token as the client assertion.
+	CodeNoMatchingFederatedRecord = 70021 // invalid_request: no federated credential matches iss+sub+aud
+	CodeFederatedSignature        = 50013 // invalid_client: external token's signature not verified by its issuer's keys
+	CodeExternalOIDCFailed        = 50166 // invalid_client: the issuer's discovery document or keys could not be fetched
+
 	// CodeAssertionReplayed answers a client assertion whose jti this client already used.
 	// Entra rejects replayed assertions, but no public source names the code it uses;
 	// 700026 sits in the client-assertion range (700021..700027) and is emulator-specific.

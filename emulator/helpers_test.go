@@ -37,7 +37,7 @@ const (
 // the 2-core machines this runs on.
 var (
 	keysOnce sync.Once
-	keys     [3]*rsa.PrivateKey // [0] client, [1] an unregistered client key, [2] emulator signing key
+	keys     [4]*rsa.PrivateKey // [0] client, [1] an unregistered client key, [2] emulator signing key, [3] OIDC issuer key
 )
 
 func testKey(t testing.TB, i int) *rsa.PrivateKey {
@@ -89,6 +89,9 @@ func newFixture(t testing.TB, opts Options) *fixture {
 	t.Helper()
 	if opts.SigningKey == nil {
 		opts.SigningKey = testKey(t, 2)
+	}
+	if opts.IssuerSigningKey == nil {
+		opts.IssuerSigningKey = testKey(t, 3)
 	}
 	e, err := Start(opts)
 	if err != nil {

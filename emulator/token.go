@@ -149,7 +149,7 @@ func (e *Emulator) issue(w http.ResponseWriter, r *http.Request) (*tokenResponse
 	if se != nil {
 		return nil, req.clientID, se
 	}
-	resp, err := e.mint(a, t, resource, acr)
+	resp, err := e.mint(a, t, resource, acr, nil)
 	if err != nil {
 		return nil, req.clientID, newSTSError(http.StatusInternalServerError, "server_error", CodeServiceError,
 			"There was an error issuing a token or an issue with our sign-in service.")
@@ -255,7 +255,15 @@ func (e *Emulator) authenticate(a *app, t *tenant, req tokenRequest) (string, *s
 		if se := checkAssertionType(req.form.Get("client_assertion_type")); se != nil {
 			return "", se
 		}
-		if se := e.checkAssertion(a, t, req.form.Get("client_assertion")); se != nil {
+		raw := req.form.Get("client_assertion")
+		if a.isFederatedAssertion(raw) {
+			// Entra marks a federated credential as it does a certificate: "2".
+			if se := e.checkFederatedAssertion(a, raw); se != nil {
+				return "", se
+			}
+			return "2", nil
+		}
+		if se := e.checkAssertion(a, t, raw); se != nil {
 			return "", se
 		}
 		return "2", nil
@@ -347,7 +355,7 @@ func (e *Emulator) checkAssertion(a *app, t *tenant, raw string) *stsError {
 	if se := e.checkAssertionParties(a, t, &claims); se != nil {
 		return se
 	}
-	exp, se := checkAssertionTimes(&claims, now)
+	exp, se := checkAssertionTimes(&claims, now, maxAssertionLifetime)
 	if se != nil {
 		return se
 	}
@@ -441,10 +449,10 @@ func (e *Emulator) checkAssertionParties(a *app, t *tenant, claims *jwt.Register
 	return nil
 }
 
-// checkAssertionTimes checks that the assertion is valid now and not longer-lived than
-// Entra allows, and returns its expiry. Its start is nbf, else iat; with neither, the
+// checkAssertionTimes checks that the assertion is valid now and, when maxLifetime is
+// not 0, not longer-lived than that, and returns its expiry. Its start is nbf, else iat; with neither, the
 // time-range check takes the epoch (never too early) and the lifetime check takes now.
-func checkAssertionTimes(claims *jwt.RegisteredClaims, now time.Time) (time.Time, *stsError) {
+func checkAssertionTimes(claims *jwt.RegisteredClaims, now time.Time, maxLifetime time.Duration) (time.Time, *stsError) {
 	if claims.ExpiresAt == nil {
 		return time.Time{}, malformedJWT("The 'exp' claim is required.")
 	}
@@ -463,7 +471,7 @@ func checkAssertionTimes(claims *jwt.RegisteredClaims, now time.Time) (time.Time
 	if claims.NotBefore == nil && claims.IssuedAt == nil {
 		start = now
 	}
-	if exp.Sub(start) > maxAssertionLifetime {
+	if maxLifetime > 0 && exp.Sub(start) > maxLifetime {
 		return time.Time{}, invalidClient(CodeAssertionTimeRange,
 			"Client assertion is not within its valid time range: its lifetime from %s to %s exceeds the maximum of 1 day. %s",
 			assertionTime(start), assertionTime(exp), certDocs)
@@ -582,9 +590,9 @@ func (e *Emulator) useJTI(client, jti string, until, now time.Time) bool {
 	return true
 }
 
-// mint signs a v1.0 app-only access token, the kind Entra issues for the resources
+// mint signs a v1.0 app-only access token, with extra claims added, the kind Entra issues for the resources
 // entratool serves (Graph, ARM, AKS, ACR, Azure DevOps).
-func (e *Emulator) mint(a *app, t *tenant, resource, acr string) (*tokenResponse, error) {
+func (e *Emulator) mint(a *app, t *tenant, resource, acr string, extra map[string]any) (*tokenResponse, error) {
 	now := e.now()
 	lifetime := int64(e.lifetime / time.Second)
 	if lifetime < 1 {
@@ -610,6 +618,9 @@ func (e *Emulator) mint(a *app, t *tenant, resource, acr string) (*tokenResponse
 		"tid":      t.id,
 		"uti":      base64.RawURLEncoding.EncodeToString(uti[:]),
 		"ver":      "1.0",
+	}
+	for k, v := range extra {
+		claims[k] = v
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodRS256, claims)
 	tok.Header["kid"] = e.signer.kid

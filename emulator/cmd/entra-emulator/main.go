@@ -5,13 +5,27 @@
 //	               [--config apps.json] [--domain TENANT:contoso.onmicrosoft.com]
 //	               [--addr 127.0.0.1:0] [--graph-addr 127.0.0.1:0] [--dir DIR]
 //	               [--token-lifetime 1h] [--graph-propagation-delay 0s]
+//	               [--federated TENANT:CLIENT:ISSUER|local:SUBJECT]
+//	               [--github-actions SUBJECT [--github-request-token-env VAR]]
+//	               [--azure-pipelines CONNECTION_ID=SUBJECT [--azdo-access-token-env VAR]]
+//	               [--managed-identity [TENANT:]CLIENT_ID|system [--identity-header H]]
 //	               [--ready-file F] [--verbose]
 //	entra-emulator --version
 //
 // On start it prints one JSON line and writes the same to --ready-file atomically:
 //
-//	{"authority":…,"caFile":…,"pid":…,"graphURL":…,
+//	{"authority":…,"caFile":…,"pid":…,"graphURL":…,"issuerURL":…,
 //	 "apps":[{"tenantId":…,"clientId":…,"objectId":…},…], …}
+//
+// issuerURL is a local OIDC issuer; --federated gives an app a federated credential
+// trusting it ("local") or another https issuer. --github-actions and --azure-pipelines
+// serve a CI job's ID-token endpoint from the issuer (githubTokenURL +
+// githubRequestToken are ACTIONS_ID_TOKEN_REQUEST_URL/_TOKEN; azdoOIDCURI +
+// azdoAccessToken are SYSTEM_OIDCREQUESTURI and SYSTEM_ACCESSTOKEN). --managed-identity
+// serves App Service's managed identity protocol at identityEndpoint with
+// identityHeader (IDENTITY_ENDPOINT, IDENTITY_HEADER). A request token, access token or
+// identity header not given is made up and announced; one read from the environment is
+// not announced.
 //
 // graphURL serves Microsoft Graph's addKey, removeKey and GET /v1.0/applications/{id}
 // for the apps, which are found there by their application object id. An app's object
@@ -76,8 +90,28 @@ type Ready struct {
 	RegistryHost string `json:"registryHost,omitempty"`
 	// GraphURL is the emulated Microsoft Graph (a profile's graphEndpoint).
 	GraphURL string `json:"graphURL"`
+	// IssuerURL is the local OIDC issuer ("local" in --federated).
+	IssuerURL string `json:"issuerURL"`
 	// Apps are the registered apps, in the order first named, with their object ids.
 	Apps []ReadyApp `json:"apps"`
+
+	// CI ID-token endpoints, when asked for. A token is announced only when the
+	// emulator made it up (no --…-env flag).
+	GitHubTokenURL     string `json:"githubTokenURL,omitempty"`
+	GitHubRequestToken string `json:"githubRequestToken,omitempty"`
+	AzDOOIDCURI        string `json:"azdoOIDCURI,omitempty"`
+	AzDOAccessToken    string `json:"azdoAccessToken,omitempty"`
+	// Managed identity (App Service protocol), when asked for.
+	IdentityEndpoint  string        `json:"identityEndpoint,omitempty"`
+	IdentityHeader    string        `json:"identityHeader,omitempty"`
+	ManagedIdentities []ReadyMIdent `json:"managedIdentities,omitempty"`
+}
+
+// ReadyMIdent is one managed identity as the ready line names it.
+type ReadyMIdent struct {
+	TenantID string `json:"tenantId"`
+	ClientID string `json:"clientId"`
+	System   bool   `json:"system,omitempty"`
 }
 
 // ReadyApp is one app registration as the ready line names it.
@@ -96,7 +130,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		fmt.Fprintln(stdout, version.Line("entra-emulator"))
 		return 0
 	}
-	regs, tenantDomains, err := collect(f.apps, f.secretApps, f.domains, f.configFile, lookupEnv)
+	regs, tenantDomains, err := collect(f.apps, f.secretApps, f.domains, f.federated, f.configFile, lookupEnv)
+	var ci ciSetup
+	if err == nil {
+		ci, err = parseCI(f, regs, lookupEnv)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "entra-emulator: %v\n", err)
 		return 2
@@ -116,10 +154,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, lookupEnv
 		return 1
 	}
 	defer e.Close()
-	ready := Ready{Authority: e.URL, CAFile: e.CAFile, PID: os.Getpid(), GraphURL: e.GraphURL, Apps: []ReadyApp{}}
+	ready := Ready{Authority: e.URL, CAFile: e.CAFile, PID: os.Getpid(), GraphURL: e.GraphURL, IssuerURL: e.IssuerURL, Apps: []ReadyApp{}}
 	for _, a := range regs {
 		ready.Apps = append(ready.Apps, ReadyApp{TenantID: a.TenantID, ClientID: a.ClientID, ObjectID: e.ApplicationObjectID(a.TenantID, a.ClientID)})
 	}
+	ci.configure(e, &ready)
 	if err := startServers(ctx, e, f, &ready); err != nil {
 		fmt.Fprintf(stderr, "entra-emulator: %v\n", err)
 		return 1
@@ -144,6 +183,9 @@ type cmdFlags struct {
 	apps, secretApps, domains                   listFlag
 	gitRepos                                    listFlag
 	kube, registry                              bool
+	federated, azurePipelines, managedIDs       listFlag
+	githubSubject, githubTokenEnv               string
+	azdoTokenEnv, identityHeader                string
 	version                                     bool // print version.Line and start nothing
 }
 
@@ -166,6 +208,13 @@ func parseFlags(args []string, stderr io.Writer) (f cmdFlags, code int, ok bool)
 	fs.Var(&f.gitRepos, "git-repo", "serve a git repository NAME over HTTPS for Azure DevOps tokens (repeatable; starts the git server)")
 	fs.BoolVar(&f.kube, "kube", false, "serve a Kubernetes API that takes AKS tokens")
 	fs.BoolVar(&f.registry, "registry", false, "serve a container registry behind ACR-style token exchange")
+	fs.Var(&f.federated, "federated", "TENANT:CLIENT:ISSUER:SUBJECT federated credential of an app (audience api://AzureADTokenExchange); ISSUER is an https URL or \"local\" for issuerURL (repeatable)")
+	fs.StringVar(&f.githubSubject, "github-actions", "", "serve a GitHub Actions ID-token endpoint issuing tokens for this subject, e.g. repo:contoso/app:ref:refs/heads/main")
+	fs.StringVar(&f.githubTokenEnv, "github-request-token-env", "", "environment variable holding the ACTIONS_ID_TOKEN_REQUEST_TOKEN to require (default: made up and announced)")
+	fs.Var(&f.azurePipelines, "azure-pipelines", "CONNECTION_ID=SUBJECT serve an Azure Pipelines OIDC endpoint with this service connection, e.g. ID=sc://org/project/conn (repeatable)")
+	fs.StringVar(&f.azdoTokenEnv, "azdo-access-token-env", "", "environment variable holding the SYSTEM_ACCESSTOKEN to require (default: made up and announced)")
+	fs.Var(&f.managedIDs, "managed-identity", "[TENANT:]CLIENT_ID|system serve this managed identity by the App Service protocol; TENANT defaults to the first app's (repeatable)")
+	fs.StringVar(&f.identityHeader, "identity-header", "", "the IDENTITY_HEADER value the managed identity endpoint requires (default: made up); always announced")
 	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -194,7 +243,15 @@ func startAuthority(f cmdFlags, stderr io.Writer, regs []*emulator.App, tenantDo
 		e.AddTenant(d[0], d[1])
 	}
 	for _, a := range regs {
-		e.RegisterApp(*a)
+		reg := *a
+		reg.FederatedCredentials = nil
+		for _, fc := range a.FederatedCredentials {
+			if fc.Issuer == localIssuer {
+				fc.Issuer = e.IssuerURL
+			}
+			reg.FederatedCredentials = append(reg.FederatedCredentials, fc)
+		}
+		e.RegisterApp(reg)
 	}
 	return e, nil
 }
@@ -255,16 +312,28 @@ type configApp struct {
 	Certificates []string `json:"certificates"`
 	SecretEnv    string   `json:"secretEnv"`
 	Domains      []string `json:"domains"`
+	// Federated are federated credentials; issuer "local" is the emulator's issuerURL.
+	Federated []configFederated `json:"federated"`
+}
+
+// configFederated is one federated credential in --config.
+type configFederated struct {
+	Issuer    string   `json:"issuer"`
+	Subject   string   `json:"subject"`
+	Audiences []string `json:"audiences"` // default api://AzureADTokenExchange
 }
 
 // collect turns flags and the config file into app registrations (one per tenant and
 // client, certificates and secrets merged) and [tenant, domain] pairs.
-func collect(apps, secretApps, domains []string, configFile string, lookupEnv func(string) (string, bool)) ([]*emulator.App, [][2]string, error) {
+func collect(apps, secretApps, domains, federated []string, configFile string, lookupEnv func(string) (string, bool)) ([]*emulator.App, [][2]string, error) {
 	set := &appSet{byKey: map[string]*emulator.App{}, objects: map[string]string{}, lookupEnv: lookupEnv}
 	if err := set.addCertApps(apps); err != nil {
 		return nil, nil, err
 	}
 	if err := set.addSecretApps(secretApps); err != nil {
+		return nil, nil, err
+	}
+	if err := set.addFederated(federated); err != nil {
 		return nil, nil, err
 	}
 	pairs, err := parseDomains(domains)
@@ -433,6 +502,9 @@ func (s *appSet) addConfigEntry(c configApp, configFile string, n int) error {
 		}
 		a.Secrets = append(a.Secrets, v)
 	}
+	for _, fc := range c.Federated {
+		a.FederatedCredentials = append(a.FederatedCredentials, emulator.FederatedCredential{Issuer: fc.Issuer, Subject: fc.Subject, Audiences: fc.Audiences})
+	}
 	return nil
 }
 
@@ -505,8 +577,13 @@ func parseConfig(data []byte, name string) ([]configApp, error) {
 		if strings.TrimSpace(c.TenantID) == "" || strings.TrimSpace(c.ClientID) == "" {
 			return nil, fmt.Errorf("%s: entry %d needs tenantId and clientId", name, i+1)
 		}
-		if len(c.Certificates) == 0 && c.SecretEnv == "" {
-			return nil, fmt.Errorf("%s: entry %d (%s) has neither certificates nor secretEnv", name, i+1, c.ClientID)
+		if len(c.Certificates) == 0 && c.SecretEnv == "" && len(c.Federated) == 0 {
+			return nil, fmt.Errorf("%s: entry %d (%s) has neither certificates nor secretEnv nor federated", name, i+1, c.ClientID)
+		}
+		for j, fc := range c.Federated {
+			if err := checkFederated(fc.Issuer, fc.Subject, fc.Audiences); err != nil {
+				return nil, fmt.Errorf("%s: entry %d (%s): federated credential %d: %v", name, i+1, c.ClientID, j+1, err)
+			}
 		}
 		if c.ObjectID != "" && !isGUID(c.ObjectID) {
 			return nil, fmt.Errorf("%s: entry %d (%s): objectId %q is not a GUID", name, i+1, c.ClientID, c.ObjectID)

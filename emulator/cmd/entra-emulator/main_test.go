@@ -203,6 +203,12 @@ func TestBinary(t *testing.T) {
 	if !strings.HasPrefix(r.GraphURL, "https://127.0.0.1:") || r.GraphURL == r.Authority {
 		t.Fatalf("graphURL %q", r.GraphURL)
 	}
+	if !strings.HasPrefix(r.IssuerURL, "https://127.0.0.1:") || r.IssuerURL == r.Authority || r.IssuerURL == r.GraphURL {
+		t.Fatalf("issuerURL %q", r.IssuerURL)
+	}
+	if r.GitHubTokenURL != "" || r.AzDOOIDCURI != "" || r.IdentityEndpoint != "" || r.IdentityHeader != "" {
+		t.Fatalf("endpoints announced that were not asked for: %+v", r)
+	}
 	if len(r.Apps) != 3 || r.Apps[0] != (ReadyApp{tenant, client, object1}) || r.Apps[2] != (ReadyApp{tenant, client3, object3}) ||
 		r.Apps[1].ClientID != client2 || !isGUID(r.Apps[1].ObjectID) || r.Apps[1].ObjectID == client2 {
 		t.Fatalf("apps %+v", r.Apps)
@@ -337,6 +343,17 @@ func TestUsageErrors(t *testing.T) {
 		{"object id is the client id", []string{"--app", "t:" + object1 + ":" + cert + ":" + object1}, "is the client id"},
 		{"two object ids for one app", []string{"--app", "t:c:" + cert + ":" + object1, "--app", "t:c:" + cert + ":" + object3}, "two object ids"},
 		{"one object id for two apps", []string{"--app", "t:c:" + cert + ":" + object1, "--app", "t:c2:" + cert + ":" + object1}, "already the object id"},
+		{"federated spec", []string{"--federated", "t:c:local"}, `--federated "t:c:local"`},
+		{"federated http issuer", []string{"--federated", "t:c:http://127.0.0.1:1/x:sub"}, "neither an https URL"},
+		{"federated no subject", []string{"--federated", "t:c:https://issuer.example/x"}, "no subject"},
+		{"config federated bad issuer", []string{"--config", write("fic.json", `[{"tenantId":"t","clientId":"c","federated":[{"issuer":"issuer","subject":"s"}]}]`)}, "federated credential 1"},
+		{"managed identity without tenant", []string{"--managed-identity", "system"}, "no tenant"},
+		{"two system identities", []string{"--managed-identity", "t:system", "--managed-identity", "t:SYSTEM"}, "one system-assigned"},
+		{"identity header alone", []string{"--identity-header", "h"}, "needs --managed-identity"},
+		{"github token env alone", []string{"--github-request-token-env", "SET"}, "needs --github-actions"},
+		{"github token env unset", []string{"--github-actions", "repo:o/r:ref:refs/heads/main", "--github-request-token-env", "UNSET"}, "UNSET is not set"},
+		{"azure pipelines spec", []string{"--azure-pipelines", "sc://org/p/c"}, "want CONNECTION_ID=SUBJECT"},
+		{"azdo token env alone", []string{"--azdo-access-token-env", "SET"}, "needs --azure-pipelines"},
 		{"config object id not a GUID", []string{"--config", write("oid.json", `[{"tenantId":"t","clientId":"c","objectId":"app-1","certificates":["cert.pem"]}]`)}, `objectId "app-1" is not a GUID`},
 	}
 	for _, tc := range cases {
@@ -462,6 +479,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte(`[{"tenantId":1}]`))
 	f.Add([]byte("[\n{,}]"))
 	f.Add([]byte(`[] []`))
+	f.Add([]byte(`[{"tenantId":"t","clientId":"c","federated":[{"issuer":"local","subject":"s"}]}]`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		entries, err := parseConfig(data, "apps.json")
 		if err != nil {
@@ -471,7 +489,7 @@ func FuzzParseConfig(f *testing.F) {
 			return
 		}
 		for _, e := range entries {
-			if e.TenantID == "" || e.ClientID == "" || (len(e.Certificates) == 0 && e.SecretEnv == "") {
+			if e.TenantID == "" || e.ClientID == "" || (len(e.Certificates) == 0 && e.SecretEnv == "" && len(e.Federated) == 0) {
 				t.Fatalf("incomplete entry accepted: %+v", e)
 			}
 		}
