@@ -146,6 +146,11 @@ type entraBody struct {
 // mapError turns MSAL's HTTP errors into an EntraError; other errors pass through.
 // Whatever the server wrote into Description and ErrorName is escaped for the terminal.
 func mapError(err error, tenant, client string) error {
+	if isPermanent(err) {
+		// Already one line about someone else (a federated credential's token source):
+		// it is not the authority's failure.
+		return err
+	}
 	if tf := transportFailure(err); tf != nil {
 		return tf
 	}

@@ -159,45 +159,94 @@ func (pr *Provider) token(ctx context.Context, scope string, force bool, credID 
 	}
 	pr.debug("cache miss", "profile", pr.p.Name, "scope", scope, "credential", credID, "force", force)
 	return pr.cache.Fetch(ctx, key, force, func(ctx context.Context) (*Token, error) {
-		pr.debug("requesting a token", "authority", pr.p.Authority(), "tenant", pr.p.TenantID, "client", pr.p.ClientID)
-		if *loaded == nil {
-			c, err := pr.loadCredential(ctx)
-			if err != nil {
-				return nil, err
-			}
-			*loaded = c
+		// Inside the key's lock: of N processes that missed, one loads the credential
+		// (and, for a federated profile, fetches the external token) and asks.
+		var t *Token
+		var err error
+		if pr.p.Method() == profile.MethodManagedIdentity {
+			t, err = pr.managedIdentityToken(ctx, scope)
+		} else {
+			t, err = pr.entraToken(ctx, scope, loaded)
 		}
-		if (*loaded).release != nil {
-			defer (*loaded).release()
-		}
-		src := Retrying{
-			Source: &EntraSource{
-				Authority:  pr.p.Authority(),
-				TenantID:   pr.p.TenantID,
-				ClientID:   pr.p.ClientID,
-				Credential: (*loaded).cred,
-				SendX5C:    pr.p.SendX5C,
-				HTTPClient: pr.httpClient(),
-			},
-			Log: func(attempt int, wait time.Duration, err error) {
-				pr.debug("retrying token request", "attempt", attempt, "wait", wait, "error", err.Error())
-			},
-		}
-		t, err := src.Token(ctx, scope)
-		if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
-			var ee *EntraError
-			if !errors.As(err, &ee) {
-				// "context deadline exceeded" tells the user nothing; say who did not answer.
-				err = fmt.Errorf("no answer from %s within the timeout (raise --timeout, or check the authority host and any proxy): %w", pr.p.Authority(), context.DeadlineExceeded)
-			}
-		}
-		var ee *EntraError
-		if errors.As(err, &ee) {
-			pr.debug("entra error", "code", ee.Code, "ids", ee.DebugIDs())
-			ee.Hint = strings.ReplaceAll(ee.Hint, "PROFILE", pr.p.Name)
+		if t != nil {
+			t.TenantID, t.ClientID = key.TenantID, key.ClientID
 		}
 		return t, err
 	}, pr.o.Warn)
+}
+
+// retryLog reports a retry in the debug log.
+func (pr *Provider) retryLog(what string) func(attempt int, wait time.Duration, err error) {
+	return func(attempt int, wait time.Duration, err error) {
+		pr.debug("retrying "+what, "attempt", attempt, "wait", wait, "error", err.Error())
+	}
+}
+
+// entraToken asks the profile's authority with its credential (certificate, secret or
+// federated token); *loaded is the credential when credentialID opened it already.
+func (pr *Provider) entraToken(ctx context.Context, scope string, loaded **credential) (*Token, error) {
+	pr.debug("requesting a token", "authority", pr.p.Authority(), "tenant", pr.p.TenantID, "client", pr.p.ClientID, "method", pr.p.Method())
+	if *loaded == nil {
+		c, err := pr.loadCredential(ctx)
+		if err != nil {
+			return nil, err
+		}
+		*loaded = c
+	}
+	if (*loaded).release != nil {
+		defer (*loaded).release()
+	}
+	src := Retrying{
+		Source: &EntraSource{
+			Authority:  pr.p.Authority(),
+			TenantID:   pr.p.TenantID,
+			ClientID:   pr.p.ClientID,
+			Credential: (*loaded).cred,
+			SendX5C:    pr.p.SendX5C,
+			HTTPClient: pr.httpClient(),
+		},
+		Log: pr.retryLog("token request"),
+	}
+	t, err := src.Token(ctx, scope)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && !isPermanent(err) {
+		var ee *EntraError
+		if !errors.As(err, &ee) {
+			// "context deadline exceeded" tells the user nothing; say who did not answer.
+			err = fmt.Errorf("no answer from %s within the timeout (raise --timeout, or check the authority host and any proxy): %w", pr.p.Authority(), context.DeadlineExceeded)
+		}
+	}
+	var ee *EntraError
+	if errors.As(err, &ee) {
+		pr.debug("entra error", "code", ee.Code, "ids", ee.DebugIDs())
+		ee.Hint = strings.ReplaceAll(ee.Hint, "PROFILE", pr.p.Name)
+		if x := (*loaded).external; x != nil {
+			if h := x.hint(ee.Code); h != "" {
+				ee.Hint = h
+			}
+		}
+	}
+	return t, err
+}
+
+// managedIdentityToken asks the machine's managed identity endpoint (SPEC §14).
+func (pr *Provider) managedIdentityToken(ctx context.Context, scope string) (*Token, error) {
+	pr.debug("requesting a managed identity token", "clientId", pr.p.ManagedIdentityClientID)
+	client := pr.o.HTTPClient
+	if client == nil {
+		client = managedIdentityHTTPClient(HTTPOptions{Logger: pr.o.Logger, Now: pr.o.Now})
+	}
+	src := Retrying{
+		Source: &ManagedIdentitySource{ClientID: pr.p.ManagedIdentityClientID, HTTPClient: client},
+		Log:    pr.retryLog("managed identity request"),
+	}
+	t, err := src.Token(ctx, scope)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) && !isPermanent(err) {
+		var me *ManagedIdentityError
+		if !errors.As(err, &me) {
+			err = fmt.Errorf("no answer from the managed identity endpoint within the timeout (raise --timeout): %w", err)
+		}
+	}
+	return t, err
 }
 
 // Forget drops the cached token for scope (git's erase, a rejected token).
@@ -235,9 +284,10 @@ func (pr *Provider) debug(msg string, args ...any) {
 
 // credential is a loaded key, ready for MSAL.
 type credential struct {
-	cred    confidential.Credential
-	release func()
-	cert    tokencache.CertInfo // its certificate; zero for a client secret
+	cred     confidential.Credential
+	release  func()
+	cert     tokencache.CertInfo // its certificate; zero for other methods
+	external *ExternalToken      // a federated profile's token source, for hints
 }
 
 // credentialID names the key material without loading it when possible: plugin keys by
@@ -297,13 +347,16 @@ func (pr *Provider) rememberKey(c tokencache.CertInfo) {
 
 func (pr *Provider) loadCredential(ctx context.Context) (*credential, error) {
 	p := pr.p
-	switch {
-	case !p.UseCertificate:
+	switch p.Method() {
+	case profile.MethodSecret:
 		s, err := pr.secret(ctx, secret.ClientSecret)
 		if err != nil {
 			return nil, err
 		}
 		if s == "" {
+			if p.FromEnvironment {
+				return nil, fmt.Errorf("profile %q: %s is empty", p.Name, profile.EnvAzureClientSecret)
+			}
 			return nil, fmt.Errorf("no client secret for profile %q: run `entratool config edit -p %s` (Client Secret), or set ENTRATOOL_SECRET_STORE=env and ENTRATOOL_CLIENT_SECRET", p.Name, p.Name)
 		}
 		cred, err := confidential.NewCredFromSecret(s)
@@ -311,7 +364,14 @@ func (pr *Provider) loadCredential(ctx context.Context) (*credential, error) {
 			return nil, err
 		}
 		return &credential{cred: cred}, nil
-	case p.CertificateStore != "":
+	case profile.MethodFederated:
+		x := &ExternalToken{Profile: p, Getenv: pr.o.Getenv, HTTPClient: pr.externalHTTPClient(), Log: pr.retryLog("ID token request")}
+		return &credential{cred: x.Credential(), external: x}, nil
+	case profile.MethodCertificate:
+	default:
+		return nil, fmt.Errorf("profile %q: authMethod %q has no client credential", p.Name, p.Method())
+	}
+	if p.CertificateStore != "" {
 		if pr.o.KeyStore == nil {
 			return nil, fmt.Errorf("profile %q uses key store %q, which this program cannot open", p.Name, p.CertificateStore)
 		}
@@ -326,9 +386,17 @@ func (pr *Provider) loadCredential(ctx context.Context) (*credential, error) {
 		info := certInfo(leaf, profile.NormThumbprint(p.CertificateThumbprint))
 		pr.rememberKey(info)
 		return &credential{cred: cred, release: release, cert: info}, nil
-	default:
-		return pr.loadFile(ctx)
 	}
+	return pr.loadFile(ctx)
+}
+
+// externalHTTPClient is the client for a CI's ID token endpoint: the caller's, else a
+// new one (no redirects, no metadata cache: it is not an authority).
+func (pr *Provider) externalHTTPClient() *http.Client {
+	if pr.o.HTTPClient != nil {
+		return pr.o.HTTPClient
+	}
+	return NewHTTPClient(HTTPOptions{Logger: pr.o.Logger, Now: pr.o.Now})
 }
 
 // loadFile opens the profile's certificate file with its stored password (prompting
@@ -344,7 +412,7 @@ func (pr *Provider) loadFile(ctx context.Context) (*credential, error) {
 		return nil, err
 	}
 	fc, err := cert.Load(ctx, p.CertificatePath, pw)
-	if errors.Is(err, cert.ErrBadPassword) && pr.o.Prompt != nil {
+	if errors.Is(err, cert.ErrBadPassword) && pr.o.Prompt != nil && !p.FromEnvironment {
 		if pw, err = pr.o.Prompt(ctx, p, secret.CertificatePassword); err != nil {
 			return nil, err
 		}
@@ -352,6 +420,8 @@ func (pr *Provider) loadFile(ctx context.Context) (*credential, error) {
 	}
 	if err != nil {
 		switch {
+		case p.FromEnvironment && (errors.Is(err, cert.ErrPasswordRequired) || errors.Is(err, cert.ErrBadPassword)):
+			return nil, fmt.Errorf("%w (profile %q: the password is %s)", err, p.Name, profile.EnvAzureCertPassword)
 		case errors.Is(err, cert.ErrPasswordRequired) && secret.Choose(p.SecretStore, pr.o.Getenv) == secret.KindEnv:
 			return nil, fmt.Errorf("%w (profile %q uses the env secret store: set %s)", err, p.Name, secret.EnvCertPassword)
 		case errors.Is(err, cert.ErrPasswordRequired):
@@ -408,6 +478,13 @@ func (pr *Provider) checkHomeCert(path string) error {
 // secretOptional returns the stored secret, or "" when none is stored (a PFX may have
 // no password).
 func (pr *Provider) secretOptional(ctx context.Context, kind string) (string, error) {
+	if pr.p.FromEnvironment {
+		// The env profile's secrets are the Azure SDKs' variables, never stored.
+		if kind == secret.ClientSecret {
+			return pr.o.Getenv(profile.EnvAzureClientSecret), nil
+		}
+		return pr.o.Getenv(profile.EnvAzureCertPassword), nil
+	}
 	store := pr.o.Secrets
 	if store == nil {
 		var err error
@@ -453,7 +530,7 @@ func (pr *Provider) secret(ctx context.Context, kind string) (string, error) {
 	if err != nil || v != "" {
 		return v, err
 	}
-	if pr.o.Prompt != nil {
+	if pr.o.Prompt != nil && !pr.p.FromEnvironment {
 		return pr.o.Prompt(ctx, pr.p, kind)
 	}
 	return "", nil

@@ -90,6 +90,9 @@ func Retry(ctx context.Context, p RetryPolicy, attempt func(ctx context.Context)
 		if err == nil {
 			return nil
 		}
+		if isPermanent(err) {
+			return err
+		}
 		wait, ok := retryAfter(err)
 		if !ok && attemptTimedOut(ctx, err) {
 			wait, ok = 0, true
@@ -129,6 +132,27 @@ func Retry(ctx context.Context, p RetryPolicy, attempt func(ctx context.Context)
 		case <-timer.C:
 		}
 	}
+}
+
+// Permanent marks err as final for every Retry it passes through: a failure an inner
+// loop has already retried as far as it should (the external token a federated
+// credential fetches inside MSAL's request), which an outer loop would otherwise retry
+// again for the whole timeout. The message and the chain are err's.
+func Permanent(err error) error {
+	if err == nil || isPermanent(err) {
+		return err
+	}
+	return &permanentError{err}
+}
+
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+func isPermanent(err error) bool {
+	var pe *permanentError
+	return errors.As(err, &pe)
 }
 
 // attemptTimedOut reports whether err is a timeout of the attempt itself while ctx still

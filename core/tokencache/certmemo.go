@@ -138,11 +138,11 @@ func (m CertMemo) StoreKey(c CertInfo) error {
 
 // RememberedCert is what the cache directory remembers of p's certificate: the file's
 // memo while the file is unchanged, the key-store certificate's by its thumbprint.
-// ok is false for client secrets and for certificates not (or no longer) remembered.
+// ok is false for every other method and for certificates not (or no longer) remembered.
 func RememberedCert(p *profile.Profile, cacheDir string) (CertInfo, bool) {
 	m := CertMemo{Dir: MemoDir(cacheDir)}
 	switch {
-	case !p.UseCertificate:
+	case p.Method() != profile.MethodCertificate:
 		return CertInfo{}, false
 	case p.CertificateStore != "":
 		return m.LookupKey(p.CertificateThumbprint)

@@ -31,7 +31,7 @@ func ExpiryWarning(p *profile.Profile, cacheDir string, now time.Time) string {
 // (Cache.Lookup's CertInfo, or the certificate a miss loaded): known is used when it
 // names a thumbprint, else RememberedCert is read.
 func ExpiryWarningOf(p *profile.Profile, known CertInfo, cacheDir string, now time.Time) string {
-	if !p.UseCertificate {
+	if p.Method() != profile.MethodCertificate {
 		return ""
 	}
 	c := known

@@ -6,8 +6,11 @@
 package tokencache
 
 import (
+	"encoding/hex"
 	"errors"
+	"hash/fnv"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/entratool/entratool/core/profile"
@@ -52,23 +55,32 @@ func Open(home string, getenv func(string) string) *Cache {
 	return c
 }
 
-// CredentialID names a profile's key material without loading it: plugin keys by their
-// configured thumbprint, client secrets by the profile name (changing the secret drops
-// the profile's tokens), certificate files by the thumbprint remembered against the
-// file's identity. ok is false when the file is new or changed and must be opened.
+// CredentialID names a profile's key material without loading it (SPEC §14: cache keys
+// name the credential): certificates "x5t:<thumbprint>" — plugin keys by their configured
+// thumbprint, files by the thumbprint remembered against the file's identity — client
+// secrets "secret:<digest of client id and secret-store slot>", federated profiles
+// "fic:<source>", managed identities "mi:<client id>" or "mi:system". Only a
+// certificate file can need a read; ok is false when it is new or changed and must be
+// opened. Every other kind is named from the profile alone, so the fronts answer cache
+// hits for every kind.
 func CredentialID(p *profile.Profile, cacheDir string) (id string, ok bool) {
 	id, _, ok = RememberedCredential(p, cacheDir)
 	return id, ok
 }
 
 // RememberedCredential is CredentialID with what it read of a certificate file's memo
-// (zero when it read none: client secrets and key-store certificates need no read), to
+// (zero when it read none: other kinds and key-store certificates need no read), to
 // hand on to ExpiryWarningOf so that a cache hit reads the memo once.
 func RememberedCredential(p *profile.Profile, cacheDir string) (id string, c CertInfo, ok bool) {
-	switch {
-	case !p.UseCertificate:
-		return "secret:" + p.Name, CertInfo{}, true
-	case p.CertificateStore != "":
+	switch p.Method() {
+	case profile.MethodSecret:
+		return secretCredential(p), CertInfo{}, true
+	case profile.MethodFederated:
+		return federatedCredential(p), CertInfo{}, true
+	case profile.MethodManagedIdentity:
+		return managedIdentityCredential(p), CertInfo{}, true
+	}
+	if p.CertificateStore != "" {
 		return "x5t:" + profile.NormThumbprint(p.CertificateThumbprint), CertInfo{}, true
 	}
 	c, ok = CertMemo{Dir: MemoDir(cacheDir)}.Lookup(p.CertificatePath)
@@ -78,9 +90,80 @@ func RememberedCredential(p *profile.Profile, cacheDir string) (id string, c Cer
 	return "x5t:" + profile.NormThumbprint(c.Thumbprint), c, true
 }
 
-// KeyFor is the cache key of p's token for scope with credential credID.
+// ClientSecretSlot is where a profile's client secret is kept in its secret store:
+// secret.Key(name, secret.ClientSecret), spelt out here because a front may not link
+// core/secret (core/token's tests hold the two together). The env profile's secret
+// is AZURE_CLIENT_SECRET, never stored: its slot names that variable.
+func ClientSecretSlot(p *profile.Profile) string {
+	if p.FromEnvironment {
+		return "$" + profile.EnvAzureClientSecret
+	}
+	return p.Name + "/client-secret"
+}
+
+// secretCredential is "secret:" and a digest of the client id and the secret's slot: the
+// secret itself cannot name its tokens (a hit must not read the keyring), and changing
+// it drops the app's tokens where it is changed (config edit's ForgetAll). The client id
+// is in the digest so that a profile moved to another app never meets its old tokens.
+func secretCredential(p *profile.Profile) string {
+	return "secret:" + credentialDigest(strings.ToLower(p.ClientID)+"\x00"+ClientSecretSlot(p))
+}
+
+// maxCredentialName bounds a readable credential name; longer ones (a deep token-file
+// path, a long audience) are digested.
+const maxCredentialName = 256
+
+// federatedCredential is "fic:" and where the external token comes from (FederatedSource),
+// with the audience when it is not the default and the Azure Pipelines service connection
+// when the profile names one: each is a different federated credential of the app.
+func federatedCredential(p *profile.Profile) string {
+	name := p.FederatedSource()
+	if p.FederatedTokenSource == profile.SourceAzurePipelines && p.ServiceConnectionID != "" {
+		name += " sc=" + p.ServiceConnectionID
+	}
+	if p.FederatedAudience != "" && p.FederatedAudience != profile.DefaultFederatedAudience {
+		name += " aud=" + p.FederatedAudience
+	}
+	if len(name) > maxCredentialName {
+		kind := p.FederatedTokenSource
+		if p.FederatedTokenFile != "" {
+			kind = "file"
+		}
+		name = kind + ":#" + credentialDigest(name)
+	}
+	return "fic:" + name
+}
+
+// managedIdentityCredential is "mi:" and the user-assigned identity's client id, or
+// "mi:system".
+func managedIdentityCredential(p *profile.Profile) string {
+	if id := p.ManagedIdentityClientID; id != "" {
+		return "mi:" + strings.ToLower(id)
+	}
+	return "mi:system"
+}
+
+// credentialDigest is FNV-128a in hex, as Key.ID: the names it digests hold no secret
+// (client ids, slots, paths), it only has to keep them apart, and crypto packages cost
+// the fronts start-up time.
+func credentialDigest(s string) string {
+	h := fnv.New128a()
+	h.Write([]byte(s))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// KeyFor is the cache key of p's token for scope with credential credID. A managed
+// identity's profile may have no clientId: its key then names the user-assigned
+// identity's, so that OfApp tells its tokens from another identity's.
 func KeyFor(p *profile.Profile, scope, credID string) Key {
-	return Key{Authority: p.Authority(), TenantID: p.TenantID, ClientID: p.ClientID, Scope: scope, Credential: credID}
+	return Key{Authority: p.Authority(), TenantID: p.TenantID, ClientID: keyClientID(p), Scope: scope, Credential: credID}
+}
+
+func keyClientID(p *profile.Profile) string {
+	if p.ClientID == "" && p.Method() == profile.MethodManagedIdentity {
+		return p.ManagedIdentityClientID
+	}
+	return p.ClientID
 }
 
 // Lookup answers from the cache alone — no PFX, keyring, plugin or socket. It returns
