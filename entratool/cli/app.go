@@ -335,8 +335,12 @@ func (a *App) loadNamedProfile(flag string) (*profile.Profile, *profile.Config, 
 	return p, cfg, nil
 }
 
-// secretStore opens the secret store a profile uses.
+// secretStore opens the secret store a profile uses; the env profile's is the
+// environment's AZURE_* variables.
 func (a *App) secretStore(p *profile.Profile) (secret.Store, error) {
+	if p.FromEnvironment {
+		return azureEnvSecrets{getenv: a.Getenv}, nil
+	}
 	h, err := a.home()
 	if err != nil {
 		return nil, err

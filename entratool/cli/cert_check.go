@@ -10,6 +10,7 @@ import (
 
 	"github.com/entratool/entratool/core/cert"
 	"github.com/entratool/entratool/core/launch"
+	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/termtext"
 )
 
@@ -127,7 +128,7 @@ func (o *certCheckOptions) targets() ([]certTarget, error) {
 	}
 	var targets []certTarget
 	for _, p := range cfg.Profiles {
-		if p != nil && p.UseCertificate {
+		if p != nil && p.Method() == profile.MethodCertificate {
 			targets = append(targets, certTarget{path: p.CertificatePath, profile: p})
 		}
 	}

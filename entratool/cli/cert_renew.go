@@ -194,8 +194,8 @@ func (o *certRenewOptions) loadProfile(ctx context.Context) (*profile.Profile, e
 		return nil, err
 	}
 	switch {
-	case !p.UseCertificate:
-		return nil, usageErr("profile '%s' uses a client secret: there is no certificate to renew", p.Name)
+	case noCertificate(p) != "":
+		return nil, usageErr("%s to renew", noCertificate(p))
 	case p.CertificateStore != "":
 		return nil, withCode(ExitFailure, fmt.Errorf("profile '%s': renewal of key-store certificates is not supported yet (its key lives in the %s store)", p.Name, p.CertificateStore))
 	}

@@ -97,10 +97,10 @@ func (o *certReadOptions) target() (certTarget, error) {
 
 // certFileOf fails for profiles without a certificate file.
 func certFileOf(p *profile.Profile) error {
-	switch {
-	case !p.UseCertificate:
-		return fmt.Errorf("profile '%s' uses a client secret, not a certificate", p.Name)
-	case p.CertificatePath == "" && p.CertificateStore == "":
+	if msg := noCertificate(p); msg != "" {
+		return errors.New(msg)
+	}
+	if p.CertificatePath == "" && p.CertificateStore == "" {
 		return fmt.Errorf("profile '%s' has neither a certificate file nor a key store", p.Name)
 	}
 	return nil

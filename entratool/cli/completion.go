@@ -111,6 +111,7 @@ func (a *App) registerFlagCompletions(root *cobra.Command) {
 		completeFlag(c, "shell", fixedCompletions(shellNames()))
 		completeFlag(c, "secret-store", fixedCompletions(secretStoreNames()))
 		completeFlag(c, "cloud", fixedCompletions(cloudNames()))
+		completeFlag(c, "federated-token-source", fixedCompletions(federatedSources))
 		if values, _ := outputFormats(pathBelowRoot(c)); len(values) > 0 {
 			completeFlag(c, "output", fixedCompletions(values))
 		}

@@ -229,16 +229,39 @@ func checkTableJSON(output string) error {
 	return usageErr("unknown output %q: use table or json", output)
 }
 
-// authLabel describes how a profile signs in.
-func authLabel(p *profile.Profile) string {
-	switch {
-	case !p.UseCertificate:
-		return "client secret"
-	case p.CertificateStore != "":
-		return "certificate (" + p.CertificateStore + ")"
-	default:
-		return "certificate"
+// envReserved says why the name env cannot be given to a stored profile (SPEC §14).
+const envReserved = "env is reserved for the profile built from AZURE_* variables"
+
+// refuseEnv refuses the env profile to a command that changes profiles.json or the
+// secret store (verb says what it would have done): the env profile is rebuilt from the
+// environment on every use, so there is nothing stored to change.
+func refuseEnv(p *profile.Profile, verb string) error {
+	if p != nil && p.FromEnvironment {
+		return usageErr("profile '%s' is not stored, there is nothing to %s: %s (change those variables instead)", profile.EnvName, verb, envReserved)
 	}
+	return nil
+}
+
+// noCertificate is the error of a certificate command given a profile that signs in
+// otherwise; "" for a certificate profile.
+func noCertificate(p *profile.Profile) string {
+	switch p.Method() {
+	case profile.MethodSecret:
+		return fmt.Sprintf("profile '%s' uses a client secret: there is no certificate", p.Name)
+	case profile.MethodFederated:
+		return fmt.Sprintf("profile '%s' uses a federated token: there is no certificate", p.Name)
+	case profile.MethodManagedIdentity:
+		return fmt.Sprintf("profile '%s' uses a managed identity: there is no certificate", p.Name)
+	}
+	return ""
+}
+
+// storesSecret reports whether p's method keeps a secret in a secret store (a
+// certificate password or PIN, or a client secret): federated and managed-identity
+// profiles keep none, so no store is ever opened for them.
+func storesSecret(p *profile.Profile) bool {
+	m := p.Method()
+	return m == profile.MethodCertificate || m == profile.MethodSecret
 }
 
 // runE is a config command's RunE: the run's configEnv, then fill copies the command

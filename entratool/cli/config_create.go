@@ -2,7 +2,11 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -24,14 +28,21 @@ func newConfigCreateCmd(a *App, runF func(context.Context, *createOptions) error
 		Use:   "create",
 		Short: "Create a profile (prompts for what the flags do not give)",
 		Long: "Create a profile. On a terminal it asks for what the flags do not give:\n\n" +
-			"  Profile name, Client ID, Tenant ID, Authentication method (1. Client Secret, 2. Certificate),\n" +
-			"  Certificate path and Certificate password (or Client secret), Scope.\n\n" +
+			"  Profile name, Client ID, Tenant ID, Authentication method (1. Client Secret, 2. Certificate,\n" +
+			"  3. Federated token, 4. Managed identity), Certificate path and Certificate password (or Client\n" +
+			"  secret, or the token file or source, or the managed identity's client ID), Scope.\n\n" +
 			"The certificate is opened with its password before anything is saved. The password or secret goes to\n" +
-			"the secret store (keyring by default; file; or env, which stores nothing), never into profiles.json.",
+			"the secret store (keyring by default; file; or env, which stores nothing), never into profiles.json.\n" +
+			"A federated token (--federated-token-file, --federated-token-source) or a managed identity\n" +
+			"(--managed-identity) stores no secret. A managed identity needs neither --client-id nor --tenant-id;\n" +
+			"a user-assigned one is named by --managed-identity-client-id, which becomes the profile's clientId.\n" +
+			"The name env is reserved for the profile built from the AZURE_* variables.",
 		Example: "  entratool config create\n" +
 			"  entratool config create --name production-service --client-id 12345678-1234-1234-1234-123456789abc \\\n" +
 			"      --tenant-id 87654321-4321-4321-4321-cba987654321 --certificate ~/.entratool/certs/certificate.pfx \\\n" +
-			"      --certificate-password-stdin < password.txt",
+			"      --certificate-password-stdin < password.txt\n" +
+			"  entratool config create --name ci --client-id … --tenant-id … --federated-token-source github-actions\n" +
+			"  entratool config create --name vm --managed-identity",
 		Args: noArgs,
 		RunE: runE(a, opts, &opts.configEnv, func(_ *cobra.Command, _ []string) {
 			opts.ProfileFlag = a.profileName
@@ -53,11 +64,17 @@ func runConfigCreate(ctx context.Context, opts *createOptions) error {
 	if f.certStore == "" && f.keyStoreDetails() {
 		return usageErr("--thumbprint, --certificate-store-location and --store-option need --certificate-store NAME")
 	}
+	// Without a method flag the menu may still choose one; credential checks again.
+	if m := f.method(); m != "" || !opts.IO.CanPrompt {
+		if err := f.checkDetails(m); err != nil {
+			return err
+		}
+	}
 	st, cfg, err := opts.App.loadConfig()
 	if err != nil {
 		return err
 	}
-	p, err := opts.newProfile(cfg)
+	p, err := opts.newProfile(cfg, f.method())
 	if err != nil {
 		return err
 	}
@@ -79,10 +96,15 @@ func runConfigCreate(ctx context.Context, opts *createOptions) error {
 }
 
 // newProfile gets the name, client ID and tenant ID, and starts the profile with the
-// flags' other settings.
-func (o *createOptions) newProfile(cfg *profile.Config) (*profile.Profile, error) {
+// flags' other settings. A managed identity chosen by --managed-identity (method) is
+// asked for neither ID: its client ID is --managed-identity-client-id's, and its tenant
+// is optional (for display and the az shim).
+func (o *createOptions) newProfile(cfg *profile.Config, method string) (*profile.Profile, error) {
 	f := &o.Flags
 	exists := func(n string) error {
+		if n == profile.EnvName {
+			return usageErr("%s: choose another name", envReserved)
+		}
 		if cfg.Get(n) != nil {
 			return fmt.Errorf("profile '%s' already exists: change it with 'entratool config edit -p %s', or choose another name", n, n)
 		}
@@ -109,6 +131,14 @@ func (o *createOptions) newProfile(cfg *profile.Config) (*profile.Profile, error
 	if err != nil {
 		return nil, err
 	}
+	if method == profile.MethodManagedIdentity {
+		if f.tenantID != "" {
+			if err := checkTenantID(f.tenantID); err != nil {
+				return nil, usageErr("--tenant-id: %v", err)
+			}
+		}
+		return &profile.Profile{Name: name, TenantID: f.tenantID, AuthorityHost: f.authorityHost, Cloud: f.cloud}, nil
+	}
 	clientID, err := o.IO.ask(f.clientID, "client-id", "Client ID", checkClientID)
 	if err != nil {
 		return nil, err
@@ -125,10 +155,21 @@ func (o *createOptions) newProfile(cfg *profile.Config) (*profile.Profile, error
 // are set, and the secret to store is returned with its kind and store.
 func (o *createOptions) credential(ctx context.Context, p *profile.Profile) (store secret.Store, kind, value string, err error) {
 	f := &o.Flags
-	useCert, err := o.authMethod()
+	m, err := o.authMethod()
 	if err != nil {
 		return nil, "", "", err
 	}
+	if err := f.checkDetails(m); err != nil {
+		return nil, "", "", err
+	}
+	// These store no secret: no store is opened, so an unreachable keyring is no matter.
+	switch m {
+	case profile.MethodFederated:
+		return nil, "", "", o.askFederated(p)
+	case profile.MethodManagedIdentity:
+		return nil, "", "", o.askManagedIdentity(p)
+	}
+	useCert := m == profile.MethodCertificate
 	kind = secret.ClientSecret
 	if useCert {
 		kind = secret.CertificatePassword
@@ -163,7 +204,8 @@ func (o *createOptions) credential(ctx context.Context, p *profile.Profile) (sto
 		if err != nil {
 			return nil, "", "", err
 		}
-		p.UseCertificate, p.CertificatePath = true, path
+		p.SetMethod(profile.MethodCertificate)
+		p.CertificatePath = path
 		return store, secret.CertificatePassword, pw, nil
 	default:
 		s, err := o.askClientSecret(f.clientSecretStdin, store)
@@ -174,32 +216,121 @@ func (o *createOptions) credential(ctx context.Context, p *profile.Profile) (sto
 	}
 }
 
-// authMethod decides certificate (true) or client secret: from the flags, else the
-// seed's menu on a terminal.
-func (o *createOptions) authMethod() (bool, error) {
+// authMethod decides the authentication method: from the flags, else the seed's menu
+// (with SPEC §14's two after the seed's two) on a terminal.
+func (o *createOptions) authMethod() (string, error) {
 	f := &o.Flags
+	if m := f.method(); m != "" {
+		return m, nil
+	}
 	switch {
-	case f.certificate != "" || f.certPasswordStdin || f.certStore != "":
-		return true, nil
-	case f.clientSecretStdin:
-		return false, nil
+	case f.certPasswordStdin:
+		return profile.MethodCertificate, nil
 	case !o.IO.CanPrompt:
-		return false, usageErr("missing --certificate PATH or --client-secret-stdin (stdin is not a terminal, so entratool cannot ask for the authentication method)")
+		return "", usageErr("missing --certificate PATH or --client-secret-stdin (or --federated-token-file/--federated-token-source, or --managed-identity): stdin is not a terminal, so entratool cannot ask for the authentication method")
 	}
 	for {
-		fmt.Fprint(o.IO.Err, "Authentication method:\n1. Client Secret\n2. Certificate\n")
+		fmt.Fprint(o.IO.Err, "Authentication method:\n1. Client Secret\n2. Certificate\n3. Federated token\n4. Managed identity\n")
 		s, err := o.IO.prompt("Select")
 		if err != nil {
-			return false, err
+			return "", err
 		}
 		switch strings.ToLower(strings.TrimSpace(s)) {
 		case "1", "client secret", "secret":
-			return false, nil
+			return profile.MethodSecret, nil
 		case "2", "certificate", "cert":
-			return true, nil
+			return profile.MethodCertificate, nil
+		case "3", "federated token", "federated":
+			return profile.MethodFederated, nil
+		case "4", "managed identity", "managedidentity", "mi":
+			return profile.MethodManagedIdentity, nil
 		}
-		o.warn("  Answer 1 or 2.")
+		o.warn("  Answer 1 to 4.")
 	}
+}
+
+// askFederated makes p a federated profile: from the flags, or, when the menu chose it,
+// from the answers to its prompts. A token file need not exist yet (a CI system or
+// AKS mounts it when the job runs): it is re-read at every token request.
+func (o *createOptions) askFederated(p *profile.Profile) error {
+	f := &o.Flags
+	file, source, audience, conn := f.federatedTokenFile, f.federatedTokenSource, f.federatedAudience, f.serviceConnectionID
+	if file == "" && source == "" {
+		s, err := o.IO.ask("", "federated-token-file", "Federated token file (or "+strings.Join(federatedSources, ", ")+")", func(s string) error {
+			if strings.TrimSpace(s) == "" {
+				return errors.New("give a file path, " + strings.Join(federatedSources, " or "))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if s = strings.TrimSpace(s); slices.Contains(federatedSources, s) {
+			source = s
+		} else {
+			file = s
+		}
+		if source == profile.SourceAzurePipelines && conn == "" {
+			if conn, err = o.IO.prompt("Service connection ID (empty for $AZURESUBSCRIPTION_SERVICE_CONNECTION_ID)"); err != nil {
+				return err
+			}
+		}
+		if audience == "" {
+			if audience, err = o.IO.prompt("Audience (empty for " + profile.DefaultFederatedAudience + ")"); err != nil {
+				return err
+			}
+		}
+	}
+	if source == profile.SourceGitHubActions && strings.TrimSpace(conn) != "" {
+		return usageErr("--service-connection-id needs --federated-token-source %s", profile.SourceAzurePipelines)
+	}
+	p.SetMethod(profile.MethodFederated)
+	p.FederatedTokenSource, p.ServiceConnectionID = source, strings.TrimSpace(conn)
+	if a := strings.TrimSpace(audience); a != profile.DefaultFederatedAudience {
+		p.FederatedAudience = a
+	}
+	if file != "" {
+		abs, err := filepath.Abs(file)
+		if err != nil {
+			return fmt.Errorf("federated token file %q: %w", file, err)
+		}
+		p.FederatedTokenFile = abs
+		o.checkTokenFile(abs)
+	}
+	return nil
+}
+
+// checkTokenFile warns about a federated token file that is not there (yet).
+func (e configEnv) checkTokenFile(path string) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		e.warn(fmt.Sprintf("warning: federated token file %s does not exist yet: it must be there when a token is requested", path))
+	} else if err != nil {
+		e.warn(fmt.Sprintf("warning: federated token file %s: %v", path, err))
+	}
+}
+
+// askManagedIdentity makes p a managed-identity profile, user-assigned when a client ID
+// is given (--managed-identity-client-id, or the answer to the prompt when the menu
+// chose it). clientId mirrors it: it is the appid of the identity's tokens, what
+// get-token -o json, env and the az shim report; for a system-assigned identity it is
+// empty (the identity endpoint knows whose it is).
+func (o *createOptions) askManagedIdentity(p *profile.Profile) error {
+	id := o.Flags.managedIdentityClientID
+	if !o.Flags.managedIdentity {
+		for {
+			s, err := o.IO.prompt("Managed identity client ID (empty for system-assigned)")
+			if err != nil {
+				return err
+			}
+			if id = strings.TrimSpace(s); id == "" || profile.ValidGUID(id) {
+				break
+			}
+			o.warn(fmt.Sprintf("  %q is not a GUID: give the user-assigned identity's Client ID, or nothing for the system-assigned one", id))
+		}
+	}
+	p.SetMethod(profile.MethodManagedIdentity)
+	p.ManagedIdentityClientID, p.ClientID = id, id
+	return nil
 }
 
 // scope sets p's scope: the flag, else the answer to a prompt, else DefaultScope. A bare
@@ -247,6 +378,9 @@ func (o *createOptions) save(ctx context.Context, st *profile.Store, p *profile.
 	})
 	if err != nil {
 		return err
+	}
+	if store == nil {
+		return nil // a federated or managed-identity profile: no secret
 	}
 	other := secret.ClientSecret
 	if kind == secret.ClientSecret {

@@ -81,7 +81,8 @@ func (e configEnv) askKeyStore(f *profileFlags, p *profile.Profile) error {
 	if err != nil {
 		return err
 	}
-	p.UseCertificate, p.CertificatePath = true, ""
+	p.SetMethod(profile.MethodCertificate)
+	p.CertificatePath = ""
 	p.CertificateStore, p.CertificateThumbprint = f.certStore, profile.NormThumbprint(tp)
 	// An edit that names only what changes keeps the rest.
 	if f.storeLocation != "" {

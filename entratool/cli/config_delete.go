@@ -45,6 +45,9 @@ func runConfigDelete(ctx context.Context, opts *deleteOptions) error {
 	var gone *profile.Profile
 	err = st.Update(ctx, func(c *profile.Config) error {
 		gone = c.Get(name)
+		if gone == nil && name == profile.EnvName {
+			return refuseEnv(&profile.Profile{FromEnvironment: true}, "delete")
+		}
 		if gone == nil {
 			return &profile.ResolveError{Err: profile.ErrProfileNotFound, Name: name, Source: "--profile", Path: st.Path(), Have: c.Names()}
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -27,7 +28,9 @@ type editOptions struct {
 // editChangeFlags are config edit's flags that change something.
 var editChangeFlags = []string{"client-id", "tenant-id", "certificate", "certificate-password-stdin",
 	"client-secret-stdin", "scope", "authority-host", "cloud", "send-x5c", "secret-store", "default",
-	"certificate-store", "thumbprint", "certificate-store-location", "store-option", "application-object-id"}
+	"certificate-store", "thumbprint", "certificate-store-location", "store-option", "application-object-id",
+	"federated-token-file", "federated-token-source", "federated-audience", "service-connection-id",
+	"managed-identity", "managed-identity-client-id"}
 
 func newConfigEditCmd(a *App, runF func(context.Context, *editOptions) error) *cobra.Command {
 	opts := &editOptions{}
@@ -37,6 +40,9 @@ func newConfigEditCmd(a *App, runF func(context.Context, *editOptions) error) *c
 		Long: "Change a profile. With no change flags, on a terminal, a menu offers:\n" +
 			"  1. Certificate Path  2. Certificate Password  3. Client Secret  4. Scope  5. Client ID\n" +
 			"  6. Tenant ID  7. Authority Host  8. Secret Store  9. Done\n" +
+			"The flags switch methods as in config create (--federated-token-file/--federated-token-source,\n" +
+			"--managed-identity): the other method's settings go, and so does the stored password or secret of a\n" +
+			"method that needs none.\n" +
 			"A new certificate is opened with its password before it is saved. Changing the certificate or\n" +
 			"secret drops the profile's cached tokens. Changing the client ID, tenant ID or authority also deletes\n" +
 			"the stored password or secret (it never follows a profile to another authority): give the new one\n" +
@@ -71,6 +77,9 @@ func runConfigEdit(ctx context.Context, opts *editOptions) error {
 	}
 	p, err := resolveProfile(cfg, opts.ProfileFlag, opts.Args, opts.App.Getenv)
 	if err != nil {
+		return err
+	}
+	if err := refuseEnv(p, "edit"); err != nil {
 		return err
 	}
 	e := newEditor(p)
@@ -124,7 +133,8 @@ func (e *editor) changed() bool { return len(e.changes) > 0 || len(e.secrets) > 
 // useCertFile switches the profile to a certificate file.
 func (e *editor) useCertFile(path, pw string) {
 	e.apply(func(p *profile.Profile) {
-		p.UseCertificate, p.CertificatePath = true, path
+		p.SetMethod(profile.MethodCertificate)
+		p.CertificatePath = path
 		p.CertificateThumbprint, p.CertificateStoreLocation, p.CertificateStore, p.CertificateStoreOptions = "", "", "", nil
 	})
 	e.secrets[secret.CertificatePassword] = pw
@@ -136,12 +146,21 @@ func (e *editor) useCertFile(path, pw string) {
 
 // useClientSecret switches the profile to a client secret.
 func (e *editor) useClientSecret(s string) {
-	e.apply(func(p *profile.Profile) {
-		p.UseCertificate, p.CertificatePath = false, ""
-		p.CertificateThumbprint, p.CertificateStoreLocation, p.CertificateStore, p.CertificateStoreOptions = "", "", "", nil
-	})
+	e.apply(func(p *profile.Profile) { p.SetMethod(profile.MethodSecret) })
 	e.secrets[secret.ClientSecret] = s
 	e.secrets[secret.CertificatePassword] = ""
+	e.forget = true
+}
+
+// useNoSecret switches the profile with set to a method that keeps no secret
+// (federated, managed identity): the stored password or secret of the old method is
+// deleted, as a switch to a certificate deletes the client secret.
+func (e *editor) useNoSecret(set func(*profile.Profile)) {
+	e.apply(set)
+	if storesSecret(e.orig) {
+		e.secrets[secret.CertificatePassword] = ""
+		e.secrets[secret.ClientSecret] = ""
+	}
 	e.forget = true
 }
 
@@ -149,8 +168,8 @@ func (e *editor) useClientSecret(s string) {
 // checking that it opens the certificate file (a key-store PIN cannot be checked here).
 func (o *editOptions) setCertPassword(e *editor, pw string) error {
 	switch {
-	case !e.cur.UseCertificate:
-		return usageErr("profile '%s' uses a client secret: give --certificate PATH with the password (or choose Certificate Path)", e.cur.Name)
+	case noCertificate(e.cur) != "":
+		return usageErr("%s: give --certificate PATH with the password (or choose Certificate Path)", noCertificate(e.cur))
 	case e.cur.CertificatePath != "":
 		if _, err := o.openCert(e.cur.CertificatePath, pw); err != nil {
 			return err
@@ -218,8 +237,25 @@ func (o *editOptions) editIdentity(e *editor) error {
 }
 
 // editCredential: a key-store certificate, a certificate file, a new certificate
-// password, or a client secret.
+// password, a client secret, a federated token or a managed identity.
 func (o *editOptions) editCredential(ctx context.Context, e *editor, f *profileFlags, store secret.Store) error {
+	m := f.method()
+	if m == "" {
+		m = e.cur.Method()
+	}
+	if err := f.checkDetails(m); err != nil {
+		return err
+	}
+	switch f.method() {
+	case profile.MethodFederated:
+		return o.editFederated(e, f)
+	case profile.MethodManagedIdentity:
+		o.editManagedIdentity(e, f.managedIdentityClientID)
+		return nil
+	}
+	if err := o.editMethodDetails(e, f); err != nil {
+		return err
+	}
 	if f.certStore == "" && f.keyStoreDetails() {
 		if f.certStore = e.cur.CertificateStore; f.certStore == "" {
 			return usageErr("--thumbprint, --certificate-store-location and --store-option need --certificate-store NAME (profile '%s' uses no key store)", e.cur.Name)
@@ -265,7 +301,8 @@ func (o *editOptions) editKeyStore(e *editor, f *profileFlags) error {
 		e.secrets[secret.CertificatePassword] = pin
 	}
 	e.apply(func(p *profile.Profile) {
-		p.UseCertificate, p.CertificatePath = true, ""
+		p.SetMethod(profile.MethodCertificate)
+		p.CertificatePath = ""
 		p.CertificateStore, p.CertificateThumbprint = probe.CertificateStore, probe.CertificateThumbprint
 		p.CertificateStoreLocation, p.CertificateStoreOptions = probe.CertificateStoreLocation, probe.CertificateStoreOptions
 	})
@@ -279,7 +316,7 @@ func (o *editOptions) editKeyStore(e *editor, f *profileFlags) error {
 // editCertFile switches to the certificate file --certificate names, opened first.
 func (o *editOptions) editCertFile(ctx context.Context, e *editor, f *profileFlags, store secret.Store) error {
 	old := ""
-	if !f.certPasswordStdin && e.orig.UseCertificate && e.orig.CertificatePath != "" && !profile.IdentityChanged(e.orig, o.withAuthorityFlags(e.cur)) {
+	if !f.certPasswordStdin && e.orig.Method() == profile.MethodCertificate && e.orig.CertificatePath != "" && !profile.IdentityChanged(e.orig, o.withAuthorityFlags(e.cur)) {
 		// The new file may share the old password (a renewed certificate often does),
 		// but the old password never goes along to another authority, tenant or app.
 		old, _ = o.App.storedSecret(ctx, e.orig, secret.CertificatePassword)
@@ -289,6 +326,77 @@ func (o *editOptions) editCertFile(ctx context.Context, e *editor, f *profileFla
 		return err
 	}
 	e.useCertFile(path, pw)
+	return nil
+}
+
+// editFederated switches to (or within) a federated token. Moving between sources keeps
+// the audience, and the service connection while the source stays azure-pipelines.
+func (o *editOptions) editFederated(e *editor, f *profileFlags) error {
+	file, source := f.federatedTokenFile, f.federatedTokenSource
+	if file != "" {
+		abs, err := filepath.Abs(file)
+		if err != nil {
+			return fmt.Errorf("federated token file %q: %w", file, err)
+		}
+		file = abs
+		o.checkTokenFile(abs)
+	}
+	audience, conn := f.federatedAudience, f.serviceConnectionID
+	e.useNoSecret(func(p *profile.Profile) {
+		wasFederated := p.Method() == profile.MethodFederated
+		keepAudience, keepConn := p.FederatedAudience, p.ServiceConnectionID
+		p.SetMethod(profile.MethodFederated)
+		p.FederatedTokenFile, p.FederatedTokenSource = file, source
+		if wasFederated {
+			p.FederatedAudience = keepAudience
+			if source == profile.SourceAzurePipelines {
+				p.ServiceConnectionID = keepConn
+			}
+		}
+		setFederatedDetails(p, audience, conn)
+	})
+	return nil
+}
+
+// setFederatedDetails sets the audience and service connection the flags give ("" keeps
+// the profile's); the default audience is written as none.
+func setFederatedDetails(p *profile.Profile, audience, conn string) {
+	switch audience {
+	case "":
+	case profile.DefaultFederatedAudience:
+		p.FederatedAudience = ""
+	default:
+		p.FederatedAudience = audience
+	}
+	if conn != "" {
+		p.ServiceConnectionID = conn
+	}
+}
+
+// editManagedIdentity switches to a managed identity, user-assigned with id, else
+// system-assigned; clientId mirrors id, as config create writes it.
+func (o *editOptions) editManagedIdentity(e *editor, id string) {
+	e.useNoSecret(func(p *profile.Profile) {
+		p.SetMethod(profile.MethodManagedIdentity)
+		p.ManagedIdentityClientID, p.ClientID = id, id
+	})
+}
+
+// editMethodDetails: --federated-audience, --service-connection-id and
+// --managed-identity-client-id without a method flag change the profile's own method's
+// settings (checkDetails made sure they are its).
+func (o *editOptions) editMethodDetails(e *editor, f *profileFlags) error {
+	if audience, conn := f.federatedAudience, f.serviceConnectionID; audience != "" || conn != "" {
+		if conn != "" && e.cur.FederatedTokenSource != profile.SourceAzurePipelines {
+			return usageErr("--service-connection-id needs --federated-token-source %s", profile.SourceAzurePipelines)
+		}
+		e.apply(func(p *profile.Profile) { setFederatedDetails(p, audience, conn) })
+		e.forget = true
+	}
+	if id := f.managedIdentityClientID; id != "" {
+		e.apply(func(p *profile.Profile) { p.ManagedIdentityClientID, p.ClientID = id, id })
+		e.forget = true
+	}
 	return nil
 }
 
@@ -399,8 +507,11 @@ func (o *editOptions) saveEdit(ctx context.Context, st *profile.Store, e *editor
 // so a profile can leave a keyring that no longer answers. The other kind is cleared in
 // the new store, so that no leftover there is ever used.
 func carrySecrets(ctx context.Context, cur *profile.Profile, oldStore secret.Store, values map[string]string) error {
+	if !storesSecret(cur) {
+		return nil // nothing to carry: useNoSecret already clears both kinds
+	}
 	need, other := secret.ClientSecret, secret.CertificatePassword
-	if cur.UseCertificate {
+	if cur.Method() == profile.MethodCertificate {
 		need, other = other, need
 	}
 	if _, ok := values[other]; !ok {

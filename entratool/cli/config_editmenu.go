@@ -70,7 +70,7 @@ func (o *editOptions) printMenu(p *profile.Profile) {
 		7: p.Authority(),
 		8: secret.Choose(p.SecretStore, o.App.Getenv),
 	}
-	if !p.UseCertificate {
+	if p.Method() == profile.MethodSecret {
 		cur[3] = "in use"
 	}
 	var b strings.Builder
@@ -113,8 +113,8 @@ func (o *editOptions) menuItem(ctx context.Context, e *editor, choice int) error
 		}
 		return o.menuCertificatePath(e)
 	case "Certificate Password":
-		if !e.cur.UseCertificate {
-			return fmt.Errorf("profile '%s' uses a client secret: choose Certificate Path to switch to a certificate", e.cur.Name)
+		if msg := noCertificate(e.cur); msg != "" {
+			return fmt.Errorf("%s: choose Certificate Path to switch to a certificate", msg)
 		}
 		if err := o.menuStoreUsable(ctx, e, secret.CertificatePassword); err != nil {
 			return err

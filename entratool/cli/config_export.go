@@ -42,6 +42,10 @@ func runConfigExport(_ context.Context, opts *exportOptions) error {
 	if err != nil {
 		return err
 	}
+	// Its settings are the AZURE_* variables: an export would be a stored copy of them.
+	if err := refuseEnv(p, "export"); err != nil {
+		return err
+	}
 	data, dropped := profile.Export(p)
 	if len(dropped) > 0 {
 		// Someone wrote a secret into profiles.json by hand; it stays there, but an

@@ -66,7 +66,7 @@ func runConfigImport(ctx context.Context, opts *importOptions) error {
 		opts.forgetTokens(old)
 	}
 	for _, p := range in.Profiles {
-		if p.UseCertificate && p.CertificatePath != "" {
+		if p.Method() == profile.MethodCertificate && p.CertificatePath != "" {
 			if _, err := os.Stat(p.CertificatePath); err != nil {
 				opts.warn(fmt.Sprintf("warning: profile '%s': certificate not found: %s", p.Name, p.CertificatePath))
 			}
@@ -100,6 +100,10 @@ func (o *importOptions) read() (*profile.Config, []profile.Dropped, error) {
 	}
 	if err := in.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", file, err)
+	}
+	if in.Get(profile.EnvName) != nil {
+		// It could never be used: -p env always means the AZURE_* variables.
+		return nil, nil, fmt.Errorf("%s: profile '%s': %s: rename it in the file", file, profile.EnvName, envReserved)
 	}
 	return in, dropped, nil
 }

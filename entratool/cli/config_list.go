@@ -19,6 +19,9 @@ type listOptions struct {
 type listJSON struct {
 	DefaultProfile string             `json:"defaultProfile,omitempty"`
 	Profiles       []*profile.Profile `json:"profiles"`
+	// Environment is the env profile when it is the one in use without being named: no
+	// profile is stored, and AZURE_CLIENT_ID and AZURE_TENANT_ID are set.
+	Environment *profile.Profile `json:"environment,omitempty"`
 }
 
 func newConfigListCmd(a *App, runF func(context.Context, *listOptions) error) *cobra.Command {
@@ -42,14 +45,21 @@ func runConfigList(_ context.Context, opts *listOptions) error {
 	if err != nil {
 		return err
 	}
+	// The env profile is listed only when it is what a bare command would use: named,
+	// it is always there to use, and a list of it beside stored profiles would suggest
+	// it is stored too.
+	var env *profile.Profile
+	if len(cfg.Names()) == 0 && profile.EnvAvailable(opts.App.Getenv) {
+		env, _ = profile.FromEnv(opts.App.Getenv) // without a credential variable: not usable, not listed
+	}
 	if opts.Output == "json" {
 		ps := cfg.Profiles
 		if ps == nil {
 			ps = []*profile.Profile{}
 		}
-		return writeJSON(opts.IO.Out, listJSON{DefaultProfile: cfg.DefaultProfile, Profiles: ps})
+		return writeJSON(opts.IO.Out, listJSON{DefaultProfile: cfg.DefaultProfile, Profiles: ps, Environment: env})
 	}
-	if len(cfg.Names()) == 0 {
+	if len(cfg.Names()) == 0 && env == nil {
 		opts.warn("No profiles yet: run 'entratool config create'")
 		return nil
 	}
@@ -63,7 +73,10 @@ func runConfigList(_ context.Context, opts *listOptions) error {
 		if p.Name == cfg.DefaultProfile {
 			mark = "*"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, p.Name, authLabel(p), p.ClientID, p.TenantID, p.Scope)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", mark, p.Name, p.MethodLabel(), p.ClientID, p.TenantID, p.Scope)
+	}
+	if env != nil {
+		fmt.Fprintf(tw, "*\t%s (from the environment)\t%s\t%s\t%s\t%s\n", env.Name, env.MethodLabel(), env.ClientID, env.TenantID, env.TokenScope(""))
 	}
 	return tw.Flush()
 }

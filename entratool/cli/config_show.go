@@ -33,10 +33,15 @@ type certStatus struct {
 }
 
 type showJSON struct {
-	Profile     *profile.Profile `json:"profile"`
-	Default     bool             `json:"default"`
-	SecretStore string           `json:"secretStore"`
-	Certificate *certStatus      `json:"certificate,omitempty"`
+	Profile *profile.Profile `json:"profile"`
+	Default bool             `json:"default"`
+	// FromEnvironment: the env profile, built from the AZURE_* variables.
+	FromEnvironment bool             `json:"fromEnvironment,omitempty"`
+	SecretStore     string           `json:"secretStore,omitempty"` // none for federated and managed identity
+	Certificate     *certStatus      `json:"certificate,omitempty"`
+	Federated       *federatedStatus `json:"federated,omitempty"`
+	ManagedIdentity *miStatus        `json:"managedIdentity,omitempty"`
+	now             time.Time
 }
 
 func newConfigShowCmd(a *App, runF func(context.Context, *showOptions) error) *cobra.Command {
@@ -63,9 +68,20 @@ func runConfigShow(ctx context.Context, opts *showOptions) error {
 	if err != nil {
 		return err
 	}
-	out := showJSON{Profile: p, Default: cfg.DefaultProfile == p.Name, SecretStore: secret.Choose(p.SecretStore, opts.App.Getenv)}
-	if p.UseCertificate && p.CertificatePath != "" {
-		out.Certificate = opts.certStatus(ctx, p)
+	now := opts.App.Now()
+	out := showJSON{Profile: p, Default: cfg.DefaultProfile == p.Name && !p.FromEnvironment, FromEnvironment: p.FromEnvironment, now: now}
+	if storesSecret(p) {
+		out.SecretStore = opts.App.secretStoreLabel(p)
+	}
+	switch p.Method() {
+	case profile.MethodCertificate:
+		if p.CertificatePath != "" {
+			out.Certificate = opts.certStatus(ctx, p)
+		}
+	case profile.MethodFederated:
+		out.Federated = newFederatedStatus(p, opts.App.Getenv, now)
+	case profile.MethodManagedIdentity:
+		out.ManagedIdentity = newMIStatus(p, opts.App.Getenv)
 	}
 	if opts.Output == "json" {
 		return writeJSON(opts.IO.Out, out)
@@ -99,13 +115,16 @@ func printShow(w io.Writer, s showJSON) error {
 		}
 	}
 	name := p.Name
-	if s.Default {
+	switch {
+	case s.FromEnvironment:
+		name += " (from the environment)"
+	case s.Default:
 		name += " (default)"
 	}
 	row("Name", name)
 	row("Client ID", p.ClientID)
 	row("Tenant ID", p.TenantID)
-	row("Authentication", authLabel(p))
+	row("Authentication", p.MethodLabel())
 	row("Certificate path", p.CertificatePath)
 	row("Certificate thumbprint", p.CertificateThumbprint)
 	row("Certificate store", p.CertificateStore)
@@ -118,6 +137,26 @@ func printShow(w io.Writer, s showJSON) error {
 			row("Thumbprint (SHA-256)", c.ThumbprintSHA256)
 			row("Expires", expiryText(c.NotAfter, c.DaysLeft))
 		}
+	}
+	if f := s.Federated; f != nil {
+		row("Audience", f.Audience)
+		if t := f.TokenFile; t != nil {
+			row("Token file", tokenFileText(*t, s.now))
+		}
+		if p.FederatedTokenSource == profile.SourceAzurePipelines {
+			conn := f.ServiceConnection
+			if p.ServiceConnectionID == "" {
+				conn = orNone(conn) + " (from $" + envAzDOServiceConnID + ")"
+			}
+			row("Service connection", conn)
+		}
+	}
+	if m := s.ManagedIdentity; m != nil {
+		src := m.Source + " (" + m.Detected + ")"
+		if m.Refused != "" {
+			src += " — refuses a user-assigned identity: " + m.Refused
+		}
+		row("Identity source", src)
 	}
 	row("Scope", p.Scope)
 	row("Authority", p.Authority())
@@ -136,6 +175,14 @@ func printShow(w io.Writer, s showJSON) error {
 	row("Key credential ID", p.KeyCredentialID)
 	row("Previous certificate", p.PreviousCertificatePath)
 	return tw.Flush()
+}
+
+// orNone is s, or "none" when it is empty.
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 // expiryText is "2027-05-01 10:00:00 UTC (729 days left)" or "… (EXPIRED)".

@@ -32,6 +32,10 @@ func runConfigUse(ctx context.Context, opts *useOptions) error {
 	}
 	name := opts.Name
 	err = st.Update(ctx, func(c *profile.Config) error {
+		if c.Get(name) == nil && name == profile.EnvName {
+			// -p env and ENTRATOOL_PROFILE=env select it; a default must be stored.
+			return refuseEnv(&profile.Profile{FromEnvironment: true}, "make the default")
+		}
 		if c.Get(name) == nil {
 			return &profile.ResolveError{Err: profile.ErrProfileNotFound, Name: name, Source: "--profile", Path: st.Path(), Have: c.Names()}
 		}

@@ -199,6 +199,11 @@ func runDockerSetup(ctx context.Context, opts *dockerSetupOptions) error {
 	if err != nil {
 		return err
 	}
+	// setup lists the registry in the profile, in profiles.json, where the env profile
+	// is not: its registries are ENTRATOOL_REGISTRIES.
+	if err := refuseEnv(p, "set up (list the registry in "+profile.EnvRegistries+")"); err != nil {
+		return err
+	}
 	dir, err := dockercred.ConfigDir(opts.App.Getenv)
 	if err != nil {
 		return err

@@ -119,6 +119,10 @@ func (d *doctor) loadProfiles(home string) *profile.Config {
 		return nil
 	}
 	if len(cfg.Profiles) == 0 {
+		if d.envProfileSelected() {
+			d.ok("profiles: none in %s; profile '%s' comes from the AZURE_* variables", st.Path(), profile.EnvName)
+			return cfg
+		}
 		d.bad("run `entratool config create`", "no profiles in %s", st.Path())
 		return nil
 	}
@@ -129,7 +133,7 @@ func (d *doctor) loadProfiles(home string) *profile.Config {
 // selectProfiles is the profile -p or ENTRATOOL_PROFILE names, else every profile;
 // false when the one named is missing.
 func (d *doctor) selectProfiles(cfg *profile.Config) ([]*profile.Profile, bool) {
-	if d.opts.ProfileFlag == "" && d.getenv("ENTRATOOL_PROFILE") == "" {
+	if d.opts.ProfileFlag == "" && d.getenv("ENTRATOOL_PROFILE") == "" && len(cfg.Profiles) > 0 {
 		return cfg.Profiles, true
 	}
 	p, err := cfg.Resolve(d.opts.ProfileFlag, d.getenv)
@@ -138,6 +142,16 @@ func (d *doctor) selectProfiles(cfg *profile.Config) ([]*profile.Profile, bool) 
 		return nil, false
 	}
 	return []*profile.Profile{p}, true
+}
+
+// envProfileSelected reports whether the env profile is the one -p, ENTRATOOL_PROFILE
+// or, with nothing stored, the AZURE_* variables choose.
+func (d *doctor) envProfileSelected() bool {
+	name := d.opts.ProfileFlag
+	if name == "" {
+		name = d.getenv("ENTRATOOL_PROFILE")
+	}
+	return name == profile.EnvName || name == "" && profile.EnvAvailable(d.getenv)
 }
 
 // checkEngine reports the engine the entratool front found and checked before handing
@@ -230,13 +244,21 @@ func (d *doctor) checkProfile(ctx context.Context, home string, p *profile.Profi
 		return
 	}
 	before := d.failed
-	pw := d.checkSecret(ctx, home, p)
 	thumbprint := ""
-	if p.UseCertificate && p.CertificatePath != "" {
-		thumbprint = d.checkCertificate(ctx, p, pw)
-	} else if p.CertificateStore != "" {
-		thumbprint = profile.NormThumbprint(p.CertificateThumbprint)
-		d.ok("profile %s: key in the %s store, thumbprint %s (plugin not started by doctor)", p.Name, p.CertificateStore, thumbprint)
+	switch p.Method() {
+	case profile.MethodFederated:
+		// No secret: the secret store (a keyring, perhaps) is never asked.
+		d.checkFederated(p)
+	case profile.MethodManagedIdentity:
+		d.checkManagedIdentity(p)
+	default:
+		pw := d.checkSecret(ctx, home, p)
+		if p.Method() == profile.MethodCertificate && p.CertificatePath != "" {
+			thumbprint = d.checkCertificate(ctx, p, pw)
+		} else if p.CertificateStore != "" {
+			thumbprint = profile.NormThumbprint(p.CertificateThumbprint)
+			d.ok("profile %s: key in the %s store, thumbprint %s (plugin not started by doctor)", p.Name, p.CertificateStore, thumbprint)
+		}
 	}
 	if d.opts.Live {
 		if d.failed > before {
@@ -251,15 +273,20 @@ func (d *doctor) checkProfile(ctx context.Context, home string, p *profile.Profi
 // checkSecret checks that p's secret store opens and holds what p needs, and returns
 // the certificate password or client secret it holds ("" when none).
 func (d *doctor) checkSecret(ctx context.Context, home string, p *profile.Profile) string {
-	kind := secret.Choose(p.SecretStore, d.getenv)
-	store, err := secret.Open(kind, home, d.getenv)
+	kind := d.opts.App.secretStoreLabel(p)
+	var store secret.Store = azureEnvSecrets{getenv: d.getenv}
+	var err error
+	if !p.FromEnvironment {
+		store, err = secret.Open(kind, home, d.getenv)
+	}
 	if err != nil {
 		d.bad("choose another store: --secret-store file, or ENTRATOOL_SECRET_STORE=env", "profile %s: secret store %s: %v", p.Name, kind, err)
 		return ""
 	}
 	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	isCert := p.Method() == profile.MethodCertificate
 	want := secret.CertificatePassword
-	if !p.UseCertificate {
+	if !isCert {
 		want = secret.ClientSecret
 	}
 	v, err := store.Get(sctx, secret.Key(p.Name, want))
@@ -268,8 +295,10 @@ func (d *doctor) checkSecret(ctx context.Context, home string, p *profile.Profil
 	case err == nil:
 		d.ok("profile %s: secret store %s reachable, %s present", p.Name, kind, want)
 		return v
-	case errors.Is(err, secret.ErrNotFound) && p.UseCertificate:
+	case errors.Is(err, secret.ErrNotFound) && isCert:
 		d.ok("profile %s: secret store %s reachable (no certificate password stored)", p.Name, kind)
+	case errors.Is(err, secret.ErrNotFound) && p.FromEnvironment:
+		d.bad("export "+profile.EnvAzureClientSecret, "profile %s: %s is not set", p.Name, profile.EnvAzureClientSecret)
 	case errors.Is(err, secret.ErrNotFound):
 		d.bad("`entratool config edit -p "+p.Name+"` → Client Secret", "profile %s: no client secret in the %s store", p.Name, kind)
 	default:
@@ -310,4 +339,62 @@ func (d *doctor) checkCertificate(ctx context.Context, p *profile.Profile, pw st
 	}
 	d.ok("profile %s: certificate %s opens, thumbprint %s, %d days left", p.Name, p.CertificatePath, thumbprint, days)
 	return thumbprint
+}
+
+// checkFederated checks a federated profile's token source offline: the token file is
+// there and its token unexpired, or the CI system's variables are set.
+func (d *doctor) checkFederated(p *profile.Profile) {
+	if path := p.FederatedTokenFile; path != "" {
+		now := d.opts.App.Now()
+		st := inspectTokenFile(path, now)
+		switch {
+		case !st.Present && st.Error == "":
+			d.bad("have the token written there before a token is requested (AKS workload identity mounts it and sets "+profile.EnvAzureFederatedToken+")",
+				"profile %s: federated token file %s is missing", p.Name, path)
+		case !st.Present:
+			d.bad("check the path and its permissions", "profile %s: federated token file %s: %s", p.Name, path, st.Error)
+		case st.Error != "":
+			d.bad("the file must hold the OIDC token (a JWT) alone", "profile %s: federated token file %s: %s", p.Name, path, st.Error)
+		case st.Expired:
+			d.bad("its issuer must rewrite it before it expires (the kubelet does every hour); write a fresh one",
+				"profile %s: the token in %s expired %s", p.Name, path, st.ExpiresOn.Format(time.RFC3339))
+		default:
+			d.ok("profile %s: federated token file %s present, token expires %s (audience %s)", p.Name, path, st.ExpiresOn.Format(time.RFC3339), p.Audience())
+		}
+		return
+	}
+	vars := sourceVariables(p)
+	var missing []string
+	for _, v := range vars {
+		if d.getenv(v) == "" {
+			missing = append(missing, v)
+		}
+	}
+	fix := "run in a GitHub Actions job with `permissions: id-token: write`"
+	if p.FederatedTokenSource == profile.SourceAzurePipelines {
+		fix = "run in an Azure Pipelines job, with " + envAzDOAccessToken + " mapped from $(System.AccessToken)"
+	}
+	if len(missing) > 0 {
+		d.bad(fix, "profile %s: %s not set: no %s ID token can be requested here", p.Name, strings.Join(missing, " and "), p.FederatedTokenSource)
+		return
+	}
+	d.ok("profile %s: %s set (%s, audience %s)", p.Name, strings.Join(vars, " and "), p.FederatedTokenSource, p.Audience())
+	if p.FederatedTokenSource == profile.SourceAzurePipelines {
+		if id, _ := serviceConnection(p, d.getenv); id == "" {
+			d.bad("`entratool config edit -p "+p.Name+" --service-connection-id ID`, or set "+envAzDOServiceConnID,
+				"profile %s: no service connection ID", p.Name)
+		}
+	}
+}
+
+// checkManagedIdentity says which identity endpoint MSAL would use here, and whether it
+// takes a user-assigned identity. Nothing is requested: --live does that.
+func (d *doctor) checkManagedIdentity(p *profile.Profile) {
+	src := profile.DetectMISource(d.getenv)
+	if p.ManagedIdentityClientID != "" && src.NoUserAssigned != "" {
+		d.bad("use the system-assigned identity (`entratool config edit -p "+p.Name+" --managed-identity`) or run where user-assigned identities are offered",
+			"profile %s: %s (%s) refuses a user-assigned identity: %s", p.Name, src.Name, src.Why, src.NoUserAssigned)
+		return
+	}
+	d.ok("profile %s: %s through %s (%s)", p.Name, p.MethodLabel(), src.Name, src.Why)
 }

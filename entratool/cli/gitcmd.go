@@ -77,6 +77,12 @@ func (a *App) runGitSetup(ctx context.Context, o *gitOptions) error {
 	if loadErr != nil && !(o.remove && errors.Is(loadErr, profile.ErrProfileNotFound)) {
 		return loadErr
 	}
+	if p != nil && p.FromEnvironment && !o.remove {
+		if _, notListed := gitcred.WithHost(p.GitHosts, host); notListed {
+			// Its gitHosts are ENTRATOOL_GIT_HOSTS: setup cannot add the host to them.
+			return usageErr("profile '%s' does not allow %s: add it to %s (its gitHosts come from the environment)", p.Name, host, profile.EnvGitHosts)
+		}
+	}
 	g, err := gitcred.OpenGitConfig(o.local, a.Getenv)
 	if err != nil {
 		return err

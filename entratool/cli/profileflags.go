@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,11 @@ type profileFlags struct {
 
 	// The app registration's Object ID, for cert renew (SPEC §13).
 	applicationObjectID string
+
+	// SPEC §14: a federated token from a file or a CI system, and a managed identity.
+	federatedTokenFile, federatedTokenSource, federatedAudience, serviceConnectionID string
+	managedIdentity                                                                  bool
+	managedIdentityClientID                                                          string
 }
 
 func (f *profileFlags) register(cmd *cobra.Command, create bool) {
@@ -45,6 +51,57 @@ func (f *profileFlags) register(cmd *cobra.Command, create bool) {
 	fl.StringVar(&f.storeLocation, "certificate-store-location", "", "store location for OS certificate stores (e.g. CurrentUser)")
 	fl.StringVar(&f.applicationObjectID, "application-object-id", "", "the app registration's Object ID (its Overview page; not the client ID), for cert renew")
 	fl.StringArrayVar(&f.storeOptions, "store-option", nil, "KEY=VALUE option of the key-store plugin (repeatable), e.g. module=/usr/lib/softhsm/libsofthsm2.so")
+	fl.StringVar(&f.federatedTokenFile, "federated-token-file", "", "file holding an OIDC token to sign in with (workload identity federation; re-read at every token request)")
+	fl.StringVar(&f.federatedTokenSource, "federated-token-source", "", "CI system to get the OIDC token from: "+strings.Join(federatedSources, " or "))
+	fl.StringVar(&f.federatedAudience, "federated-audience", "", "audience of the federated token (default "+profile.DefaultFederatedAudience+")")
+	fl.StringVar(&f.serviceConnectionID, "service-connection-id", "", "Azure Pipelines service connection ID (default $AZURESUBSCRIPTION_SERVICE_CONNECTION_ID)")
+	fl.BoolVar(&f.managedIdentity, "managed-identity", false, "sign in as the Azure resource's managed identity (no secret, no certificate)")
+	fl.StringVar(&f.managedIdentityClientID, "managed-identity-client-id", "", "client ID of a user-assigned managed identity (default: the system-assigned one)")
+}
+
+// federatedSources are the values of --federated-token-source.
+var federatedSources = []string{profile.SourceGitHubActions, profile.SourceAzurePipelines}
+
+// methodFlags are, by authentication method, the flags that choose it.
+var methodFlags = []struct{ method, flags string }{
+	{profile.MethodCertificate, "--certificate, --certificate-store"},
+	{profile.MethodSecret, "--client-secret-stdin"},
+	{profile.MethodFederated, "--federated-token-file, --federated-token-source"},
+	{profile.MethodManagedIdentity, "--managed-identity"},
+}
+
+// methods are the authentication methods the flags choose, each with the first flag
+// that chose it, in methodFlags' order. --certificate-password-stdin alone chooses none:
+// in config edit it is a new password for the certificate in use.
+func (f *profileFlags) methods() (methods, flags []string) {
+	add := func(m, flag string) { methods, flags = append(methods, m), append(flags, flag) }
+	switch {
+	case f.certificate != "":
+		add(profile.MethodCertificate, "--certificate")
+	case f.certStore != "":
+		add(profile.MethodCertificate, "--certificate-store")
+	}
+	if f.clientSecretStdin {
+		add(profile.MethodSecret, "--client-secret-stdin")
+	}
+	switch {
+	case f.federatedTokenFile != "":
+		add(profile.MethodFederated, "--federated-token-file")
+	case f.federatedTokenSource != "":
+		add(profile.MethodFederated, "--federated-token-source")
+	}
+	if f.managedIdentity {
+		add(profile.MethodManagedIdentity, "--managed-identity")
+	}
+	return methods, flags
+}
+
+// method is the one authentication method the flags choose, "" for none.
+func (f *profileFlags) method() string {
+	if m, _ := f.methods(); len(m) == 1 {
+		return m[0]
+	}
+	return ""
 }
 
 // keyStoreDetails reports whether flags describe a key-store certificate.
@@ -96,6 +153,9 @@ func (f *profileFlags) check() error {
 	case f.certificate != "" && f.keyStoreDetails():
 		return usageErr("--thumbprint, --certificate-store-location and --store-option are for --certificate-store, not --certificate")
 	}
+	if err := f.checkMethods(); err != nil {
+		return err
+	}
 	if _, err := f.storeOptionMap(); err != nil {
 		return err
 	}
@@ -111,6 +171,62 @@ func (f *profileFlags) check() error {
 	}
 	if f.applicationObjectID != "" && !profile.ValidGUID(f.applicationObjectID) {
 		return usageErr("--application-object-id %q is not a GUID: it is the Object ID on the app registration's Overview page", f.applicationObjectID)
+	}
+	return nil
+}
+
+// checkMethods rejects flags of two authentication methods, and values of SPEC §14's
+// flags that cannot be right whatever the profile.
+func (f *profileFlags) checkMethods() error {
+	if _, flags := f.methods(); len(flags) > 1 {
+		return usageErr("%s and %s choose different authentication methods: give one", flags[0], flags[1])
+	}
+	m := f.method()
+	switch {
+	case f.federatedTokenFile != "" && f.federatedTokenSource != "":
+		return usageErr("--federated-token-file and --federated-token-source are alternatives: give one")
+	case f.federatedTokenSource != "" && !slices.Contains(federatedSources, f.federatedTokenSource):
+		return usageErr("--federated-token-source %q: use %s", f.federatedTokenSource, strings.Join(federatedSources, " or "))
+	case f.certPasswordStdin && (m == profile.MethodFederated || m == profile.MethodManagedIdentity):
+		return usageErr("--certificate-password-stdin is for a certificate; a %s needs no password", methodWords(m))
+	case f.managedIdentityClientID != "" && !profile.ValidGUID(f.managedIdentityClientID):
+		return usageErr("--managed-identity-client-id %q is not a GUID: it is the user-assigned identity's Client ID (not its object or resource ID)", f.managedIdentityClientID)
+	case f.managedIdentity && f.clientID != "":
+		return usageErr("--client-id is the app registration's: a user-assigned managed identity's client ID goes in --managed-identity-client-id")
+	case f.serviceConnectionID != "" && (f.federatedTokenFile != "" || f.federatedTokenSource == profile.SourceGitHubActions):
+		return usageErr("--service-connection-id needs --federated-token-source %s", profile.SourceAzurePipelines)
+	case f.federatedAudience != "" && m != "" && m != profile.MethodFederated:
+		return usageErr("--federated-audience needs --federated-token-file or --federated-token-source")
+	case f.managedIdentityClientID != "" && m != "" && m != profile.MethodManagedIdentity:
+		return usageErr("--managed-identity-client-id needs --managed-identity")
+	}
+	return nil
+}
+
+// methodWords names an authentication method for people.
+func methodWords(m string) string {
+	switch m {
+	case profile.MethodFederated:
+		return "federated token"
+	case profile.MethodManagedIdentity:
+		return "managed identity"
+	case profile.MethodSecret:
+		return "client secret"
+	}
+	return "certificate"
+}
+
+// checkDetails rejects SPEC §14's detail flags without a method they belong to: m is
+// the method the profile will have (create: the flags'; edit: the flags', else the
+// profile's).
+func (f *profileFlags) checkDetails(m string) error {
+	switch {
+	case f.federatedAudience != "" && m != profile.MethodFederated:
+		return usageErr("--federated-audience needs --federated-token-file or --federated-token-source")
+	case f.serviceConnectionID != "" && m != profile.MethodFederated:
+		return usageErr("--service-connection-id needs --federated-token-source %s", profile.SourceAzurePipelines)
+	case f.managedIdentityClientID != "" && m != profile.MethodManagedIdentity:
+		return usageErr("--managed-identity-client-id needs --managed-identity")
 	}
 	return nil
 }

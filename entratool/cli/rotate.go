@@ -59,6 +59,13 @@ func runConfigRotate(ctx context.Context, opts *rotateOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := refuseEnv(p, "rotate"); err != nil {
+		return err
+	}
+	if m := p.Method(); m == profile.MethodFederated || m == profile.MethodManagedIdentity {
+		// rotate proves a new certificate with the profile's app; these may have none.
+		return usageErr("%s to rotate: switch it to a certificate with 'entratool config edit -p %s --certificate PATH'", noCertificate(p), p.Name)
+	}
 	if p.CertificateStore != "" {
 		return usageErr("profile %q keeps its key in the %q store; rotate with `config edit --thumbprint`", p.Name, p.CertificateStore)
 	}
@@ -91,14 +98,14 @@ func (o *rotateOptions) rotate(ctx context.Context, old *profile.Profile, path, 
 	if err := cert.CheckValidity(c.Leaf, a.Now()); err != nil {
 		return err
 	}
-	trial := *old
+	trial := old.Clone()
+	trial.SetMethod(profile.MethodCertificate)
 	trial.CertificatePath = path
-	trial.UseCertificate = true
 	h, err := a.home()
 	if err != nil {
 		return err
 	}
-	trialProvider, err := a.newProvider(&trial, true, memSecrets{secret.Key(trial.Name, secret.CertificatePassword): pw})
+	trialProvider, err := a.newProvider(trial, true, memSecrets{secret.Key(trial.Name, secret.CertificatePassword): pw})
 	if err != nil {
 		return err
 	}
@@ -136,8 +143,8 @@ func (o *rotateOptions) rotate(ctx context.Context, old *profile.Profile, path, 
 		return err
 	}
 	_, err = st.UpdateProfile(ctx, old.Name, func(p *profile.Profile) error {
+		p.SetMethod(profile.MethodCertificate)
 		p.CertificatePath = path
-		p.UseCertificate = true
 		return nil
 	})
 	if err != nil {
