@@ -153,8 +153,13 @@ func plantedCache(t *testing.T) (w *world, p *profile.Profile, a *attacker, cach
 func TestTrustPlantedCacheTokenIsNeverServed(t *testing.T) {
 	w, p, a, cache, _, _ := plantedCache(t)
 	const fake = "planted.by.attacker"
+	// The name the real entry would have: the planted file is exactly where a hit reads.
+	credID, ok := tokencache.CredentialID(p, cache)
+	if !ok {
+		t.Fatal("no credential id for a secret profile")
+	}
 	for _, scope := range []string{graph, "499b84ac-1321-427f-aa17-267ca6975798/.default", "6dae42f8-4368-4678-94ff-3960e28e3630/.default"} {
-		key := tokencache.KeyFor(p, scope, "secret:p")
+		key := tokencache.KeyFor(p, scope, credID)
 		entry, _ := json.Marshal(map[string]any{"v": 1, "key": key, "token": tokencache.Token{
 			AccessToken: fake, TokenType: "Bearer", ExpiresOn: time.Now().Add(time.Hour), Scope: scope, TenantID: tenantID, ClientID: clientID}})
 		plant(t, a, filepath.Join(cache, "tokens", key.ID()+".json"), entry)
@@ -219,7 +224,11 @@ func snapshot(t *testing.T, dir string) string {
 // lockWorld is a secret world and the path of its graph token's lock file.
 func lockWorld(t *testing.T) (*world, string) {
 	w, p := secretWorld(t)
-	key := tokencache.KeyFor(p, graph, "secret:p")
+	credID, ok := tokencache.CredentialID(p, filepath.Join(w.home, "cache"))
+	if !ok {
+		t.Fatal("no credential id for a secret profile")
+	}
+	key := tokencache.KeyFor(p, graph, credID)
 	lock := filepath.Join(w.home, "cache", "tokens", key.ID()+".lock")
 	if err := os.MkdirAll(filepath.Dir(lock), 0o700); err != nil {
 		t.Fatal(err)
