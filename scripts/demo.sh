@@ -25,7 +25,8 @@ mkdir -p "$ENTRATOOL_HOME/certs"
 printf '%s' "$PW" | show entratool cert create --subject CN=entratool-demo --days 365 --out "$ENTRATOOL_HOME/certs/demo.pfx" --password-stdin
 
 step "2. 'Upload' the .cer to the app registration: start the local Entra ID emulator"
-servers=(--git-repo contoso/demo.git --kube --registry)
+GH_SUBJECT="repo:contoso/demo:ref:refs/heads/main"
+servers=(--git-repo contoso/demo.git --kube --registry --federated "$TENANT:$CLIENT:local:$GH_SUBJECT" --github-actions "$GH_SUBJECT")
 entra-emulator --app "$TENANT:$CLIENT:$ENTRATOOL_HOME/certs/demo.cer" --dir "$work/emulator" --ready-file "$work/ready.json" "${servers[@]}" >"$work/emulator.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/ready.json" ] && break; sleep 0.1; done
@@ -112,6 +113,18 @@ printf '%s' "$PW" | entratool config create --name demo-old --client-id "$CLIENT
 if entratool get-token -p demo-old >/dev/null 2>"$work/old.err"; then echo "the old certificate still works?" >&2; exit 1; fi
 cut -c1-160 "$work/old.err"
 show entratool cert renew -p demo --if-expiring-within 30d
+
+step "11. No certificate at all: a GitHub Actions job's OIDC token (workload identity federation) drives kubectl"
+# What GitHub gives a job with 'permissions: id-token: write'; here the emulator's issuer.
+export ACTIONS_ID_TOKEN_REQUEST_URL=$(field githubTokenURL) ACTIONS_ID_TOKEN_REQUEST_TOKEN=$(field githubRequestToken)
+show entratool config create --name gha --client-id "$CLIENT" --tenant-id "$TENANT" --authority-host "$AUTHORITY" \
+  --federated-token-source github-actions
+show entratool kubeconfig convert -p gha --kubeconfig "$work/kubeconfig" --context aks-demo
+if command -v kubectl >/dev/null; then
+  show kubectl --kubeconfig "$work/kubeconfig" get pods
+else
+  kubectl-exec-entra --profile gha | cut -c1-120
+fi
 
 for extra in scripts/demo.d/*.sh; do
   [ -f "$extra" ] || continue
