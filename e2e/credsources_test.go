@@ -74,6 +74,19 @@ func TestFederatedTokenFile(t *testing.T) {
 	// Through the CLI's flags, as a user makes it.
 	w.mustRun("", "entratool", "config", "create", "--name", "wi", "--client-id", clientID, "--tenant-id", tenantID,
 		"--authority-host", w.emu.URL, "--federated-token-file", file, "--default")
+	// 32 cold processes: one token request between them.
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Go(func() {
+			if _, errOut, code := w.run("", "entratool", "get-token"); code != 0 {
+				t.Errorf("exit %d: %s", code, errOut)
+			}
+		})
+	}
+	wg.Wait()
+	if n := w.emu.Counts().TokenIssued; n != 1 {
+		t.Fatalf("32 cold processes: %d tokens issued", n)
+	}
 	tok := w.mustRun("", "entratool", "get-token")
 	if c := w.claims(tok, "https://graph.microsoft.com"); c.AppID != clientID {
 		t.Fatalf("claims %+v", c)
@@ -144,6 +157,17 @@ func TestFederatedCIEndpoints(t *testing.T) {
 			w.mustRun("", "entratool", "get-token", "-p", "ci")
 			if c := w.emu.Counts(); c.TokenIssued != 1 || c.IDToken != 1 {
 				t.Errorf("the next call was not a hit: %+v", c)
+			}
+			// A subject the app does not trust: AADSTS70021 naming it, no token.
+			const untrusted = "repo:evil/app:ref:refs/heads/main"
+			if source == profile.SourceGitHubActions {
+				w.env["ACTIONS_ID_TOKEN_REQUEST_URL"] = w.emu.GitHubActions("gh-request-token", untrusted)
+			} else {
+				w.env["SYSTEM_OIDCREQUESTURI"] = w.emu.AzurePipelines("azdo-access-token", map[string]string{"conn-1": untrusted})
+			}
+			out, errOut, code := w.run("", "entratool", "get-token", "-p", "ci", "--force-refresh")
+			if code != 1 || out != "" || !strings.Contains(errOut, "AADSTS70021") || !strings.Contains(errOut, untrusted) {
+				t.Errorf("untrusted subject: exit %d, stdout %q, stderr %s", code, out, errOut)
 			}
 		})
 	}
