@@ -81,8 +81,8 @@ func (w *renewWorld) certDirNames() []string {
 
 type renewOut struct {
 	Profile, CertificatePath, Thumbprint, ThumbprintSHA256, PreviousThumbprint string
-	KeyID, RemovedKeyID                                                      *string
-	Renewed                                                                  bool
+	KeyID, RemovedKeyID                                                        *string
+	Renewed                                                                    bool
 }
 
 // The whole rotation against the emulator's Graph: addKey once with a valid proof, a
