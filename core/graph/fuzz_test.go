@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/entratool/entratool/core/profile"
 )
 
 var thumbprintRE = regexp.MustCompile(`^([0-9A-F]{40})?$`)
@@ -50,7 +52,7 @@ func FuzzGraphError(f *testing.F) {
 
 func checkCredential(t *testing.T, kc KeyCredential) {
 	t.Helper()
-	if !IsGUID(kc.KeyID) {
+	if !profile.ValidGUID(kc.KeyID) {
 		t.Fatalf("keyId %q", kc.KeyID)
 	}
 	if tp := kc.Thumbprint(); !thumbprintRE.MatchString(tp) {

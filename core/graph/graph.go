@@ -26,6 +26,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/core/token"
 )
@@ -121,7 +122,7 @@ func (c *Client) AddKey(ctx context.Context, objectID string, cert *x509.Certifi
 // application objectID: POST {Endpoint}/v1.0/applications/{objectID}/removeKey, which
 // Graph answers 204. proof is NewProof's, signed with a certificate the app keeps.
 func (c *Client) RemoveKey(ctx context.Context, objectID, keyID, proof string) error {
-	if !IsGUID(keyID) {
+	if !profile.ValidGUID(keyID) {
 		return fmt.Errorf("removeKey: keyId %q is not a GUID (the Certificate ID column under the app's Certificates & secrets)", termtext.Line(cut(keyID, 60)))
 	}
 	if proof == "" {
@@ -323,7 +324,7 @@ func hostOf(base string) string {
 // checkObjectID refuses anything but a GUID: it goes into the URL path (and the proof's
 // iss), and the commonest mistake, the client id, is a GUID too but is caught by Graph.
 func checkObjectID(objectID string) error {
-	if !IsGUID(objectID) {
+	if !profile.ValidGUID(objectID) {
 		return fmt.Errorf("applicationObjectId %q is not a GUID: it is the Object ID on the app registration's Overview page", termtext.Line(cut(objectID, 60)))
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/termtext"
 )
 
@@ -68,32 +69,10 @@ func isHexThumbprint(s string) bool {
 	return err == nil
 }
 
-// IsGUID reports whether s is a GUID in its usual spelling (8-4-4-4-12 hex digits),
-// as object ids and key ids are.
-func IsGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
-}
-
 // clean checks a credential read from Graph and escapes its text. The keyId is what a
 // later removeKey sends and what the profile stores: anything but a GUID is refused.
 func (k *KeyCredential) clean() error {
-	if !IsGUID(k.KeyID) {
+	if !profile.ValidGUID(k.KeyID) {
 		return fmt.Errorf("a keyCredential whose keyId %q is not a GUID", termtext.Line(cut(k.KeyID, 60)))
 	}
 	k.Type = termtext.Line(cut(k.Type, 100))

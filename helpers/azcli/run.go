@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/entratool/entratool/core/localtime"
+	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/termtext"
 )
 
@@ -181,7 +182,7 @@ func checkTenant(tenant string, acct Account) (bool, error) {
 	switch {
 	case tenant == "" || strings.EqualFold(tenant, acct.TenantID):
 		return false, nil
-	case isGUID(tenant) && !isGUID(acct.TenantID):
+	case profile.ValidGUID(tenant) && !profile.ValidGUID(acct.TenantID):
 		return true, nil
 	default:
 		return false, tenantError(tenant, acct)
@@ -210,26 +211,6 @@ func tenantOf(tok string) string {
 		return ""
 	}
 	return claims.TID
-}
-
-func isGUID(s string) bool {
-	if len(s) != 36 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch i {
-		case 8, 13, 18, 23:
-			if c != '-' {
-				return false
-			}
-		default:
-			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // fail prints err as az does ("ERROR: …", one line) and returns its exit code. With no
