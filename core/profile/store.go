@@ -44,7 +44,14 @@ const MaxFileSize = 16 << 20
 // Load reads the file; a missing home or file is an empty Config. It never writes. The
 // home and the file must pass the trust rules (fsutil.CheckDir, fsutil.OpenPrivate):
 // a profile planted by another user could send the stored secret anywhere.
-func (s *Store) Load() (*Config, error) {
+func (s *Store) Load() (*Config, error) { return s.load(Parse) }
+
+// LoadHit is Load for a front's cache hit: the same trust rules on the home and the
+// file, the same Config or error, decoded by ParseHit. Anything that writes the file
+// reads it with Load (Update does).
+func (s *Store) LoadHit() (*Config, error) { return s.load(ParseHit) }
+
+func (s *Store) load(parse func(path string, data []byte) (*Config, error)) (*Config, error) {
 	path := s.Path()
 	if err := fsutil.CheckDir(s.Home); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
@@ -62,7 +69,7 @@ func (s *Store) Load() (*Config, error) {
 		}
 		return nil, fmt.Errorf("read profiles: %w", err)
 	}
-	return Parse(path, data)
+	return parse(path, data)
 }
 
 // homeError adds where the home came from to a refusal, so the fix can be to point

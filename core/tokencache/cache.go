@@ -125,7 +125,7 @@ func (c *Cache) entry(k Key) (*Token, error) {
 		return nil, err
 	}
 	var e cacheEntry
-	if json.Unmarshal(data, &e) != nil || e.Version != 1 || e.Token == nil || e.Key.normalized() != k.normalized() {
+	if decodeEntry(data, &e) != nil || e.Version != 1 || e.Token == nil || e.Key.normalized() != k.normalized() {
 		return nil, nil
 	}
 	// What is handed to git or kubectl obeys SPEC §12 whatever wrote the file.

@@ -76,7 +76,7 @@ func (m CertMemo) read(file string) (memoEntry, bool) {
 		return e, false
 	}
 	data, err := fsutil.ReadPrivate(file, fsutil.NoFollow, maxEntrySize)
-	if err != nil || json.Unmarshal(data, &e) != nil || e.Thumbprint == "" {
+	if err != nil || decodeMemo(data, &e) != nil || e.Thumbprint == "" {
 		return memoEntry{}, false
 	}
 	return e, true
