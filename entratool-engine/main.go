@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/termtext"
@@ -39,9 +40,41 @@ func run(ctx context.Context, args []string, s cli.Streams, getenv func(string) 
 		return cli.Run(ctx, s, append([]string{"docker", "credential-helper"}, args...), getenv)
 	case launch.EntryToken:
 		return serveToken(ctx, args, s, getenv)
+	case launch.EntryRefresh:
+		return refresh(ctx, args, getenv, func() { os.Exit(1) })
 	}
 	fmt.Fprintf(s.Err, "%s: unknown entry point %q: install every entratool binary together (make install)\n", launch.EngineName, termtext.Escape(entry))
 	return 2
+}
+
+// refreshGrace is how long past its request's bound a refresh may run before it is
+// stopped outright, whatever it is stuck in.
+const refreshGrace = 5 * time.Second
+
+// refresh is the refresh-ahead entry point (SPEC §15): started detached by a front, its
+// streams on the null device, it refreshes one token (cli.Refresh) and answers nothing;
+// a failure goes to the cache's refresh.log, never to the caller. It never outlives its
+// request's bound: the context ends there, and stop (os.Exit) runs if it is still going
+// refreshGrace later.
+func refresh(ctx context.Context, args []string, getenv func(string) string, stop func()) int {
+	r, seen, err := launch.ParseRefreshArgs(args)
+	if err != nil {
+		cli.LogRefreshFailure(getenv, launch.Request{Program: launch.EngineName}, err, time.Now())
+		return 2
+	}
+	bound := r.Timeout
+	if bound <= 0 {
+		bound = launch.DefaultTimeout
+	}
+	watchdog := time.AfterFunc(bound+refreshGrace, stop)
+	defer watchdog.Stop()
+	ctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	if err := cli.Refresh(ctx, getenv, r, seen); err != nil {
+		cli.LogRefreshFailure(getenv, r, err, time.Now())
+		return 1
+	}
+	return 0
 }
 
 // serveToken answers one launch.Request (the only argument) with one launch.Response

@@ -31,6 +31,9 @@ const (
 	EntryToken = "token"
 	// EntryDocker is the docker credential-helper protocol (stdin in, stdout out).
 	EntryDocker = "docker-credential-entra"
+	// EntryRefresh refreshes one cached token ahead of its expiry (SPEC §15), started
+	// detached by a front's hit: RefreshArgs are its arguments; it answers nothing.
+	EntryRefresh = "refresh"
 )
 
 // Engine finds entratool-engine: beside the running executable (symlinks resolved, so
@@ -97,4 +100,26 @@ func engineCommand(ctx context.Context, entry string, args []string, stdin []byt
 		cmd.Stdin = os.Stdin
 	}
 	return cmd, nil
+}
+
+// startDetached starts the engine's entry point with args and does not wait for it:
+// the refresh-ahead child (SPEC §15). Its stdin, stdout and stderr are the null device —
+// git and kubectl read their helper's stdout until EOF, so the child must hold none of
+// the front's streams — and it runs in a session (process group on Windows) of its own,
+// so that it outlives the front and the host tool's signals. It bounds itself (the
+// engine's refresh entry point stops at its request's timeout). A variable for tests.
+var startDetached = func(entry string, args []string) (pid int, err error) {
+	engine, err := Engine()
+	if err != nil {
+		return 0, err
+	}
+	cmd := exec.Command(engine, append([]string{AsFlag + entry}, args...)...)
+	// Stdin, Stdout and Stderr left nil: os/exec connects them to the null device.
+	detach(cmd)
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	pid = cmd.Process.Pid
+	cmd.Process.Release() // never waited for; init (or the subreaper) reaps it
+	return pid, nil
 }
