@@ -25,14 +25,21 @@ import (
 )
 
 // certFileServer is a TLS server that echoes the request body, with PEM files for its
-// own certificate and for an unrelated CA.
-func certFileServer(t *testing.T) (srv *httptest.Server, own, other string) {
+// own certificate and for an unrelated CA. conns counts the connections it accepted.
+func certFileServer(t *testing.T) (srv *httptest.Server, own, other string, conns *atomic.Int32) {
 	t.Helper()
 	srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		w.Write(b)
 	}))
 	srv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused first handshakes
+	conns = new(atomic.Int32)
+	// Set before the server starts: its goroutines read it.
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	dir := t.TempDir()
@@ -48,7 +55,7 @@ func certFileServer(t *testing.T) (srv *httptest.Server, own, other string) {
 	}
 	other = filepath.Join(dir, "other.pem")
 	os.WriteFile(other, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
-	return srv, own, other
+	return srv, own, other, conns
 }
 
 // refusing is a transport that trusts nothing: a request that reaches it fails.
@@ -72,7 +79,7 @@ func post(t *testing.T, rt http.RoundTripper, url, body string) (string, error) 
 }
 
 func TestCertFileFirstTrustsTheFileAlone(t *testing.T) {
-	srv, own, _ := certFileServer(t)
+	srv, own, _, _ := certFileServer(t)
 	rt := &certFileTransport{system: refusing(), file: own}
 	got, err := post(t, rt, srv.URL, "assertion=x")
 	if err != nil || got != "assertion=x" {
@@ -82,7 +89,7 @@ func TestCertFileFirstTrustsTheFileAlone(t *testing.T) {
 
 // The errors are crypto/tls's own, word for word.
 func TestCertFileFirstErrorsAreCryptoTLSs(t *testing.T) {
-	srv, own, other := certFileServer(t)
+	srv, own, other, _ := certFileServer(t)
 	plain := http.DefaultTransport.(*http.Transport).Clone()
 	plain.Proxy = nil
 	for name, c := range map[string]struct{ url, file string }{
@@ -113,13 +120,7 @@ func TestCertFileFirstFallsBackToTheSystemPool(t *testing.T) {
 		}
 		return
 	}
-	srv, own, other := certFileServer(t)
-	var conns atomic.Int32
-	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
-			conns.Add(1)
-		}
-	}
+	srv, own, other, conns := certFileServer(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCertFileFirstFallsBackToTheSystemPool$", "-test.count=1")
 	cmd.Env = append(os.Environ(), "CERTFILE_TEST_URL="+srv.URL, "SSL_CERT_FILE="+other, "SSL_CERT_DIR="+filepath.Dir(own))
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -131,7 +132,7 @@ func TestCertFileFirstFallsBackToTheSystemPool(t *testing.T) {
 }
 
 func TestCertFileFirstWhenItDoesNotApply(t *testing.T) {
-	srv, _, _ := certFileServer(t)
+	srv, _, _, _ := certFileServer(t)
 	// No usable file: the system transport answers.
 	empty := filepath.Join(t.TempDir(), "empty.pem")
 	os.WriteFile(empty, []byte("no certificates here\n"), 0o600)
