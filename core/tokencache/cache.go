@@ -76,10 +76,16 @@ func (k Key) OfApp(p *profile.Profile) bool {
 // process. Entries are written atomically; an entry that cannot be read or parsed is
 // treated as absent and replaced on the next write.
 type Cache struct {
-	Dir    string
+	Dir string
+	// Margin is how long before expiry a token stops being served: 0 means
+	// DefaultMargin, NoMargin (any negative value) none at all.
 	Margin time.Duration
 	Now    func() time.Time
 }
+
+// NoMargin is the Margin of a cache that serves a token until it expires
+// (ENTRATOOL_REFRESH_MARGIN=0).
+const NoMargin time.Duration = -1
 
 type cacheEntry struct {
 	Version int    `json:"v"`

@@ -302,3 +302,25 @@ func TestCredentialIDNormalisesThumbprint(t *testing.T) {
 		}
 	}
 }
+
+// ENTRATOOL_REFRESH_MARGIN=0 means no margin — a token is served to its last second —
+// not the default 5 minutes that an unset variable means.
+func TestZeroMarginIsNoMargin(t *testing.T) {
+	home := t.TempDir()
+	k := testKey("z")
+	put := Open(home, func(string) string { return "" })
+	if err := put.Put(k, &Token{AccessToken: "t", ExpiresOn: time.Now().Add(2 * time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	for margin, hit := range map[string]bool{"": false, "0": true, "0s": true, "1m": true, "3m": false} {
+		c := Open(home, func(k string) string {
+			if k == MarginEnv {
+				return margin
+			}
+			return ""
+		})
+		if _, ok := c.Get(k); ok != hit {
+			t.Errorf("%s=%q: hit=%v, want %v", MarginEnv, margin, ok, hit)
+		}
+	}
+}

@@ -50,6 +50,9 @@ func Open(home string, getenv func(string) string) *Cache {
 	if getenv != nil {
 		if d, err := time.ParseDuration(getenv(MarginEnv)); err == nil && d >= 0 {
 			c.Margin = d
+			if d == 0 {
+				c.Margin = NoMargin // 0 asked for: served to the last second, not the default
+			}
 		}
 	}
 	return c
