@@ -18,12 +18,20 @@ func NewEnv(getenv func(string) string) *Env { return &Env{getenv: getenv} }
 
 func (e *Env) Name() string { return KindEnv }
 
-func envVar(key string) (string, error) {
-	switch kindOf(key) {
+// EnvVar is the env store's variable for a secret of kind, "" for a kind it has none for.
+func EnvVar(kind string) string {
+	switch kind {
 	case CertificatePassword:
-		return EnvCertPassword, nil
+		return EnvCertPassword
 	case ClientSecret:
-		return EnvClientSecret, nil
+		return EnvClientSecret
+	}
+	return ""
+}
+
+func envVar(key string) (string, error) {
+	if v := EnvVar(kindOf(key)); v != "" {
+		return v, nil
 	}
 	return "", fmt.Errorf("env secret store has no variable for %q (only %s and %s)", key, CertificatePassword, ClientSecret)
 }

@@ -35,6 +35,9 @@ const (
 	EnvClientSecret = "ENTRATOOL_CLIENT_SECRET"
 )
 
+// Words names a secret kind for people: "certificate password", "client secret".
+func Words(kind string) string { return strings.ReplaceAll(kind, "-", " ") }
+
 // Key names a secret: "<profile>/<kind>". Profile names cannot contain "/".
 func Key(profile, kind string) string { return profile + "/" + kind }
 

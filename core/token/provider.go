@@ -500,13 +500,10 @@ func (pr *Provider) secretOptional(ctx context.Context, kind string) (string, er
 		// The way out is config edit (get-token has no --secret-store) or the env store.
 		return "", fmt.Errorf("profile %q keeps its %s in the keyring, which cannot be used now: %w; "+
 			"move it with `entratool config edit -p %s --secret-store file %s`, or run with ENTRATOOL_SECRET_STORE=env and %s set",
-			pr.p.Name, secretWords(kind), err, pr.p.Name, stdinFlag(kind), envVarOf(kind))
+			pr.p.Name, secret.Words(kind), err, pr.p.Name, stdinFlag(kind), secret.EnvVar(kind))
 	}
 	return v, err
 }
-
-// secretWords names a secret kind for people.
-func secretWords(kind string) string { return strings.ReplaceAll(kind, "-", " ") }
 
 // stdinFlag is config edit's flag that takes a secret of kind.
 func stdinFlag(kind string) string {
@@ -514,14 +511,6 @@ func stdinFlag(kind string) string {
 		return "--client-secret-stdin"
 	}
 	return "--certificate-password-stdin"
-}
-
-// envVarOf is the env store's variable for a secret of kind.
-func envVarOf(kind string) string {
-	if kind == secret.ClientSecret {
-		return secret.EnvClientSecret
-	}
-	return secret.EnvCertPassword
 }
 
 // secret returns the stored secret, prompting when it is missing and prompting is allowed.

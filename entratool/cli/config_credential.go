@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/entratool/entratool/core/cert"
 	"github.com/entratool/entratool/core/profile"
@@ -148,10 +147,7 @@ func (e configEnv) saveSecrets(ctx context.Context, store secret.Store, name str
 			continue
 		}
 		if store.Name() == secret.KindEnv {
-			envName := secret.EnvCertPassword
-			if kind == secret.ClientSecret {
-				envName = secret.EnvClientSecret
-			}
+			envName := secret.EnvVar(kind)
 			if v != "" && e.App.Getenv(envName) != v {
 				e.warn(fmt.Sprintf("note: the env secret store keeps nothing: export %s when using profile '%s'", envName, name))
 			}
@@ -167,7 +163,7 @@ func (e configEnv) saveSecrets(ctx context.Context, store secret.Store, name str
 		}
 		if err := store.Set(ctx, key, v); err != nil {
 			return fmt.Errorf("could not store the %s in the %s store: %w (choose another with --secret-store file or env)",
-				strings.ReplaceAll(kind, "-", " "), store.Name(), err)
+				secret.Words(kind), store.Name(), err)
 		}
 	}
 	return nil

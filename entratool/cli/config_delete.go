@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -75,7 +74,7 @@ func (o *deleteOptions) deleteSecrets(ctx context.Context, gone *profile.Profile
 	}
 	for _, kind := range secretKinds() {
 		if err := store.Delete(ctx, secret.Key(gone.Name, kind)); err != nil {
-			o.warn(fmt.Sprintf("warning: could not remove the %s from the %s store: %v", strings.ReplaceAll(kind, "-", " "), store.Name(), err))
+			o.warn(fmt.Sprintf("warning: could not remove the %s from the %s store: %v", secret.Words(kind), store.Name(), err))
 		}
 	}
 }

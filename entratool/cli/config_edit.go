@@ -529,7 +529,7 @@ func carrySecrets(ctx context.Context, cur *profile.Profile, oldStore secret.Sto
 			supply = "--client-secret-stdin"
 		}
 		return fmt.Errorf("cannot move the %s out of the %s store: %w; nothing was changed: give it anew with %s in the same command",
-			secretWords(need), oldStore.Name(), err, supply)
+			secret.Words(need), oldStore.Name(), err, supply)
 	default:
 		values[need] = v
 	}
@@ -544,7 +544,7 @@ func (o *editOptions) clearOldStore(ctx context.Context, oldStore secret.Store, 
 	var cause error
 	for _, kind := range secretKinds() {
 		if err := oldStore.Delete(ctx, secret.Key(name, kind)); err != nil {
-			left, keys, cause = append(left, secretWords(kind)), append(keys, secret.Key(name, kind)), err
+			left, keys, cause = append(left, secret.Words(kind)), append(keys, secret.Key(name, kind)), err
 		}
 	}
 	if len(left) == 0 {

@@ -14,9 +14,6 @@ import (
 // create and config edit find that out before they ask for a secret — not after seven
 // questions — and, on a terminal, offer the stores that work there.
 
-// secretWords names a secret kind for people.
-func secretWords(kind string) string { return strings.ReplaceAll(kind, "-", " ") }
-
 // storeUsable checks, before the secret of kind is asked for, that the store p's
 // secrets go to can keep it. A keyring that does not answer (within its 3 s bound) is
 // reported in plain words. On a terminal, when nobody chose the keyring explicitly
@@ -40,21 +37,17 @@ func (e configEnv) storeUsable(ctx context.Context, p *profile.Profile, kind str
 	}
 	home, _ := e.App.home()
 	fileText := fmt.Sprintf("secrets.json in %s, readable only by you", home)
-	envVar := secret.EnvCertPassword
-	if kind == secret.ClientSecret {
-		envVar = secret.EnvClientSecret
-	}
-	envText := fmt.Sprintf("nothing stored: set %s whenever the profile is used", envVar)
+	envText := fmt.Sprintf("nothing stored: set %s whenever the profile is used", secret.EnvVar(kind))
 	if !e.IO.CanPrompt || chosen {
 		how := "choose --secret-store file (" + fileText + ") or --secret-store env (" + envText + ")"
 		if e.App.Getenv("ENTRATOOL_SECRET_STORE") == secret.KindKeyring {
 			how = "unset ENTRATOOL_SECRET_STORE=keyring, or set it to file or env"
 		}
 		return "", withCode(ExitFailure, fmt.Errorf("cannot keep the %s of profile '%s' in the keyring: %v; %s",
-			secretWords(kind), p.Name, cerr, how))
+			secret.Words(kind), p.Name, cerr, how))
 	}
 	fmt.Fprintf(e.IO.Err, "The keyring cannot be used: %s.\nWhere should the %s be kept?\n1. File (%s)\n2. Environment (%s)\n",
-		strings.TrimPrefix(cerr.Error(), secret.ErrKeyringUnreachable.Error()+": "), secretWords(kind), fileText, envText)
+		strings.TrimPrefix(cerr.Error(), secret.ErrKeyringUnreachable.Error()+": "), secret.Words(kind), fileText, envText)
 	for {
 		s, err := e.IO.prompt("Select")
 		if err != nil {
