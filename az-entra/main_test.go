@@ -46,18 +46,7 @@ func (s *shim) run(path string, env []string, args ...string) (stdout, stderr st
 	defer cancel()
 	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Env = append([]string{"PATH=" + s.t.TempDir(), "HOME=" + s.t.TempDir(), "ENTRATOOL_HOME=" + s.home}, env...)
-	var out, errOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code = 0
-	if err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			s.t.Fatalf("%s: %v", path, err)
-		}
-		code = ee.ExitCode()
-	}
-	return out.String(), errOut.String(), code
+	return testkit.Run(s.t, cmd)
 }
 
 // save writes a client-secret profile (its cache key needs no certificate file) and

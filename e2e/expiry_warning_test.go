@@ -18,18 +18,7 @@ import (
 // once-a-day warning of SPEC §13.
 func (w *world) newExpiringCert(name, password string) *certFiles {
 	w.t.Helper()
-	c, err := cert.Create(cert.CreateOptions{Subject: "CN=" + name, Days: 10, KeySize: 2048})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	dir := filepath.Join(w.dir, "certs", name)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		w.t.Fatal(err)
-	}
-	cf := &certFiles{dir: dir, pfx: filepath.Join(dir, name+".pfx"), password: password, leaf: c.Leaf}
-	if err := cert.WritePFX(cf.pfx, c, password); err != nil {
-		w.t.Fatal(err)
-	}
+	cf, _ := w.writeCert(name, password, cert.CreateOptions{Days: 10})
 	return cf
 }
 

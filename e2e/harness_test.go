@@ -4,7 +4,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -92,20 +91,10 @@ func (w *world) runCtx(ctx context.Context, stdin string, name string, args ...s
 	return runCmd(w.t, w.command(ctx, stdin, name, args...))
 }
 
-// runCmd runs cmd and returns its stdout, stderr and exit code; only a failure to start
-// it (or a death by signal without an exit code) fails the test.
+// runCmd runs cmd and returns its stdout, stderr and exit code (testkit.Run).
 func runCmd(t *testing.T, cmd *exec.Cmd) (string, string, int) {
 	t.Helper()
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("run %s: %v", cmd.Path, err)
-	}
-	return out.String(), errb.String(), code
+	return testkit.Run(t, cmd)
 }
 
 func (w *world) command(ctx context.Context, stdin, name string, args ...string) *exec.Cmd {
@@ -144,18 +133,8 @@ type certFiles struct {
 // PFX, a PEM pair and a public .cer.
 func (w *world) newCert(name, password string) *certFiles {
 	w.t.Helper()
-	c, err := cert.Create(cert.CreateOptions{Subject: "CN=" + name, Days: 365, KeySize: 2048})
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	dir := filepath.Join(w.dir, "certs", name)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		w.t.Fatal(err)
-	}
-	cf := &certFiles{dir: dir, pfx: filepath.Join(dir, name+".pfx"), pem: filepath.Join(dir, name+".pem"), cer: filepath.Join(dir, name+".cer"), password: password, leaf: c.Leaf}
-	if err := cert.WritePFX(cf.pfx, c, password); err != nil {
-		w.t.Fatal(err)
-	}
+	cf, c := w.writeCert(name, password, cert.CreateOptions{Days: 365})
+	cf.pem, cf.cer = filepath.Join(cf.dir, name+".pem"), filepath.Join(cf.dir, name+".cer")
 	if err := os.WriteFile(cf.cer, cert.EncodeCER(c.Leaf, false), 0o600); err != nil {
 		w.t.Fatal(err)
 	}
@@ -244,7 +223,16 @@ func isRoot() bool { return runtime.GOOS != "windows" && os.Geteuid() == 0 }
 // newExpiredCert writes a PFX whose certificate expired yesterday.
 func (w *world) newExpiredCert(name, password string) *certFiles {
 	w.t.Helper()
-	c, err := cert.Create(cert.CreateOptions{Subject: "CN=" + name, Days: 30, KeySize: 2048, Now: time.Now().AddDate(0, 0, -31)})
+	cf, _ := w.writeCert(name, password, cert.CreateOptions{Days: 30, Now: time.Now().AddDate(0, 0, -31)})
+	return cf
+}
+
+// writeCert makes a certificate CN=name with o (a 2048-bit key) and writes it as a
+// modern PFX in its own directory under certs/.
+func (w *world) writeCert(name, password string, o cert.CreateOptions) (*certFiles, *cert.Credential) {
+	w.t.Helper()
+	o.Subject, o.KeySize = "CN="+name, 2048
+	c, err := cert.Create(o)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -256,7 +244,7 @@ func (w *world) newExpiredCert(name, password string) *certFiles {
 	if err := cert.WritePFX(cf.pfx, c, password); err != nil {
 		w.t.Fatal(err)
 	}
-	return cf
+	return cf, c
 }
 
 // profile reads a saved profile back.

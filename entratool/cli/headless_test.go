@@ -14,6 +14,7 @@ import (
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
 	"github.com/entratool/entratool/emulator"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 // A headless box: SSH, CI or a container, where there is no D-Bus session and so no
@@ -63,16 +64,8 @@ func (h *headless) run(stdin string, extra []string, args ...string) result {
 	cmd := exec.Command(h.bin, args...)
 	cmd.Env = append(append([]string{}, h.env...), extra...)
 	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		h.t.Fatal(err)
-	}
-	return result{code: code, out: out.String(), err: errb.String()}
+	out, errOut, code := testkit.Run(h.t, cmd)
+	return result{code: code, out: out, err: errOut}
 }
 
 // tokenWorks gets a token for the profile and checks the authority issued it.
