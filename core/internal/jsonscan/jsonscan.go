@@ -254,17 +254,9 @@ func Object(data string, i int, member func(key string, v int) (int, bool)) (int
 		if i, ok = member(key, SkipSpace(data, i+1)); !ok {
 			return 0, false
 		}
-		i = SkipSpace(data, i)
-		if i >= len(data) {
-			return 0, false
-		}
-		switch data[i] {
-		case ',':
-			i = SkipSpace(data, i+1)
-		case '}':
-			return i + 1, true
-		default:
-			return 0, false
+		var done bool
+		if i, done, ok = afterItem(data, i, '}'); !ok || done {
+			return i, ok
 		}
 	}
 }
@@ -283,17 +275,25 @@ func Array(data string, i int, elem func(n int, v int) (int, bool)) (int, bool) 
 		if i, ok = elem(n, i); !ok {
 			return 0, false
 		}
-		i = SkipSpace(data, i)
-		if i >= len(data) {
-			return 0, false
-		}
-		switch data[i] {
-		case ',':
-			i = SkipSpace(data, i+1)
-		case ']':
-			return i + 1, true
-		default:
-			return 0, false
+		var done bool
+		if i, done, ok = afterItem(data, i, ']'); !ok || done {
+			return i, ok
 		}
 	}
+}
+
+// afterItem steps past what follows a member or element at i: a comma (the next item
+// starts at next) or the closing byte (done: next is just past it).
+func afterItem(data string, i int, closing byte) (next int, done, ok bool) {
+	i = SkipSpace(data, i)
+	if i >= len(data) {
+		return 0, false, false
+	}
+	switch data[i] {
+	case ',':
+		return SkipSpace(data, i+1), false, true
+	case closing:
+		return i + 1, true, true
+	}
+	return 0, false, false
 }
