@@ -3,8 +3,10 @@
 package fsutil
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -139,73 +141,88 @@ func TestEnsurePrivateDirNeverChmodsAnotherUsersDirectory(t *testing.T) {
 	}
 }
 
-func TestOpenPrivate(t *testing.T) {
-	dir := t.TempDir()
-	good := filepath.Join(dir, "good")
-	os.WriteFile(good, []byte("data"), 0o600)
-	if data, err := ReadPrivate(good, NoFollow, 100); err != nil || string(data) != "data" {
-		t.Fatalf("ReadPrivate = %q, %v", data, err)
-	}
-	if _, err := ReadPrivate(good, NoFollow, 3); err == nil || !strings.Contains(err.Error(), "more than the 3") {
-		t.Fatalf("size bound: %v", err)
-	}
-	if _, err := ReadPrivate(filepath.Join(dir, "missing"), NoFollow, 100); !errors.Is(err, fs.ErrNotExist) {
-		t.Fatalf("missing: %v", err)
-	}
-	loose := filepath.Join(dir, "loose")
-	os.WriteFile(loose, nil, 0o600)
-	os.Chmod(loose, 0o666)
-	_, err := ReadPrivate(loose, NoFollow, 100)
-	wantUntrusted(t, err, "is writable by group and others (mode 0666)")
+type readFunc func(path string, follow Follow, max int64) ([]byte, error)
 
-	link := filepath.Join(dir, "link")
-	os.Symlink(good, link)
-	_, err = ReadPrivate(link, NoFollow, 100)
-	wantUntrusted(t, err, "is a symlink")
-	if data, err := ReadPrivate(link, FollowOwnLink, 100); err != nil || string(data) != "data" {
-		t.Fatalf("own link followed: %q, %v", data, err)
-	}
-	// A symlink to a file that is not private is judged by the file.
-	os.Symlink(loose, filepath.Join(dir, "link2"))
-	_, err = ReadPrivate(filepath.Join(dir, "link2"), FollowOwnLink, 100)
-	wantUntrusted(t, err, "writable by group and others")
+// forEachReader runs a ReadPrivate test against the exported function (raw system
+// calls on Linux) and the os.File reader the other platforms use.
+func forEachReader(t *testing.T, test func(t *testing.T, read readFunc)) {
+	t.Run("ReadPrivate", func(t *testing.T) { test(t, ReadPrivate) })
+	t.Run("os.File", func(t *testing.T) { test(t, readPrivateFile) })
+}
+
+func TestOpenPrivate(t *testing.T) {
+	forEachReader(t, func(t *testing.T, ReadPrivate readFunc) {
+		dir := t.TempDir()
+		good := filepath.Join(dir, "good")
+		os.WriteFile(good, []byte("data"), 0o600)
+		if data, err := ReadPrivate(good, NoFollow, 100); err != nil || string(data) != "data" {
+			t.Fatalf("ReadPrivate = %q, %v", data, err)
+		}
+		if _, err := ReadPrivate(good, NoFollow, 3); err == nil || !strings.Contains(err.Error(), "more than the 3") {
+			t.Fatalf("size bound: %v", err)
+		}
+		if _, err := ReadPrivate(filepath.Join(dir, "missing"), NoFollow, 100); !errors.Is(err, fs.ErrNotExist) {
+			t.Fatalf("missing: %v", err)
+		}
+		loose := filepath.Join(dir, "loose")
+		os.WriteFile(loose, nil, 0o600)
+		os.Chmod(loose, 0o666)
+		_, err := ReadPrivate(loose, NoFollow, 100)
+		wantUntrusted(t, err, "is writable by group and others (mode 0666)")
+
+		link := filepath.Join(dir, "link")
+		os.Symlink(good, link)
+		_, err = ReadPrivate(link, NoFollow, 100)
+		wantUntrusted(t, err, "is a symlink")
+		if data, err := ReadPrivate(link, FollowOwnLink, 100); err != nil || string(data) != "data" {
+			t.Fatalf("own link followed: %q, %v", data, err)
+		}
+		// A symlink to a file that is not private is judged by the file.
+		os.Symlink(loose, filepath.Join(dir, "link2"))
+		_, err = ReadPrivate(filepath.Join(dir, "link2"), FollowOwnLink, 100)
+		wantUntrusted(t, err, "writable by group and others")
+	})
 }
 
 // A FIFO where a file should be must be refused at once: opened without O_NONBLOCK, the
 // reader would wait for a writer forever.
 func TestOpenPrivateRefusesFIFOWithoutBlocking(t *testing.T) {
-	fifo := filepath.Join(t.TempDir(), "fifo")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
-		t.Skip("mkfifo:", err)
-	}
-	done := make(chan error, 2)
-	go func() { _, err := ReadPrivate(fifo, NoFollow, 100); done <- err }()
-	go func() { _, err := ReadPrivate(fifo, FollowOwnLink, 100); done <- err }()
-	for range 2 {
-		select {
-		case err := <-done:
-			wantUntrusted(t, err, "is not a regular file (a FIFO)")
-		case <-time.After(10 * time.Second):
-			t.Fatal("ReadPrivate blocked on a FIFO")
+	forEachReader(t, func(t *testing.T, ReadPrivate readFunc) {
+		fifo := filepath.Join(t.TempDir(), "fifo")
+		if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+			t.Skip("mkfifo:", err)
 		}
-	}
+		done := make(chan error, 2)
+		go func() { _, err := ReadPrivate(fifo, NoFollow, 100); done <- err }()
+		go func() { _, err := ReadPrivate(fifo, FollowOwnLink, 100); done <- err }()
+		for range 2 {
+			select {
+			case err := <-done:
+				wantUntrusted(t, err, "is not a regular file (a FIFO)")
+			case <-time.After(10 * time.Second):
+				t.Fatal("ReadPrivate blocked on a FIFO")
+			}
+		}
+	})
 }
 
 func TestOpenPrivateRefusesAnotherUsersFile(t *testing.T) {
 	needRoot(t)
-	p := filepath.Join(t.TempDir(), "theirs")
-	os.WriteFile(p, []byte("{}"), 0o600)
-	os.Chown(p, otherUID, otherUID)
-	_, err := ReadPrivate(p, FollowOwnLink, 100)
-	wantUntrusted(t, err, "is owned by uid 65534")
-	// Their symlink to our file is refused as well.
-	mine := filepath.Join(filepath.Dir(p), "mine")
-	os.WriteFile(mine, []byte("{}"), 0o600)
-	link := filepath.Join(filepath.Dir(p), "link")
-	os.Symlink(mine, link)
-	os.Lchown(link, otherUID, otherUID)
-	_, err = ReadPrivate(link, FollowOwnLink, 100)
-	wantUntrusted(t, err, "is owned by uid 65534")
+	forEachReader(t, func(t *testing.T, ReadPrivate readFunc) {
+		p := filepath.Join(t.TempDir(), "theirs")
+		os.WriteFile(p, []byte("{}"), 0o600)
+		os.Chown(p, otherUID, otherUID)
+		_, err := ReadPrivate(p, FollowOwnLink, 100)
+		wantUntrusted(t, err, "is owned by uid 65534")
+		// Their symlink to our file is refused as well.
+		mine := filepath.Join(filepath.Dir(p), "mine")
+		os.WriteFile(mine, []byte("{}"), 0o600)
+		link := filepath.Join(filepath.Dir(p), "link")
+		os.Symlink(mine, link)
+		os.Lchown(link, otherUID, otherUID)
+		_, err = ReadPrivate(link, FollowOwnLink, 100)
+		wantUntrusted(t, err, "is owned by uid 65534")
+	})
 }
 
 // SPEC §12: a lock file planted as a FIFO used to hang `get-token --timeout 3s` and
@@ -281,5 +298,23 @@ func TestShellQuote(t *testing.T) {
 		if got := ShellQuote(in); got != want {
 			t.Errorf("ShellQuote(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// Both readers return exactly the file's bytes at sizes around their buffer's edges.
+func TestReadPrivateSizes(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{0, 1, 511, 4096, 4097, 1 << 20} {
+		p := filepath.Join(dir, fmt.Sprint(n))
+		want := bytes.Repeat([]byte("0123456789abcdef"), n/16+1)[:n]
+		if err := os.WriteFile(p, want, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		forEachReader(t, func(t *testing.T, read readFunc) {
+			got, err := read(p, NoFollow, 2<<20)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Fatalf("%d bytes: got %d bytes, %v", n, len(got), err)
+			}
+		})
 	}
 }

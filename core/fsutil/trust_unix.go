@@ -9,6 +9,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -22,11 +23,15 @@ func ownedBy(_ string, fi fs.FileInfo, owners Owners) (ok bool, owner string, kn
 		return false, "", false
 	}
 	uid := int(st.Uid)
-	if uid == os.Geteuid() || (owners == OwnerSelfOrRoot && uid == 0) {
+	if uid == effectiveUID() || (owners == OwnerSelfOrRoot && uid == 0) {
 		return true, "", true
 	}
 	return false, userName(uid), true
 }
+
+// effectiveUID is os.Geteuid, asked once: a cache hit checks five or six paths, and
+// each call is a system call. entratool never changes its uid, so the answer holds.
+var effectiveUID = sync.OnceValue(os.Geteuid)
 
 // userName says "uid 1001 (mallory)". It reads /etc/passwd itself: os/user would link
 // cgo's getpwuid_r into the lean front ends, and this runs only on the refusal path.
