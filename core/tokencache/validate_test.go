@@ -131,3 +131,13 @@ func TestCheckHandOff(t *testing.T) {
 		}
 	}
 }
+
+// The bit sets accept exactly the characters SPEC §12 allows in a token.
+func TestTokenByteIsTheSpecAlphabet(t *testing.T) {
+	allowed := "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~+/="
+	for c := 0; c < 256; c++ {
+		if want := strings.IndexByte(allowed, byte(c)) >= 0; tokenByte(byte(c)) != want {
+			t.Errorf("tokenByte(%#02x) = %v, want %v", c, !want, want)
+		}
+	}
+}
