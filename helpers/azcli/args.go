@@ -87,25 +87,34 @@ var commandFlags = map[string][]flagSpec{
 	CmdVersion: {},
 }
 
-// valueFlags are the spellings that take a value in any shim command: while looking for
-// the command words, their values must not be taken for words.
-var valueFlags = func() map[string]flagSpec {
-	m := map[string]flagSpec{}
-	add := func(fs []flagSpec) {
-		for _, f := range fs {
-			if f.value || f.multi {
-				for _, n := range f.names {
-					m[n] = f
+// valueFlag finds a spelling that takes a value in any shim command: while looking for
+// the command words, their values must not be taken for words. It scans the tables
+// rather than building a map at start-up: every az call parses a handful of arguments,
+// and a map of every spelling cost each of them its package initialisation.
+func valueFlag(name string) (flagSpec, bool) {
+	if f, ok := findValueFlag(globalFlags, name); ok {
+		return f, true
+	}
+	for _, fs := range commandFlags {
+		if f, ok := findValueFlag(fs, name); ok {
+			return f, true
+		}
+	}
+	return flagSpec{}, false
+}
+
+func findValueFlag(fs []flagSpec, name string) (flagSpec, bool) {
+	for _, f := range fs {
+		if f.value || f.multi {
+			for _, n := range f.names {
+				if n == name {
+					return f, true
 				}
 			}
 		}
 	}
-	add(globalFlags)
-	for _, fs := range commandFlags {
-		add(fs)
-	}
-	return m
-}()
+	return flagSpec{}, false
+}
 
 // isOption reports whether an argument is an option rather than a value, as argparse
 // decides: a leading '-' unless it reads as a negative number.
@@ -138,7 +147,7 @@ func splitOption(arg string, known func(string) bool) (name, value string, attac
 // and the values of the options the shim knows to take one.
 func commandWords(args []string) []string {
 	var words []string
-	known := func(n string) bool { _, ok := valueFlags[n]; return ok }
+	known := func(n string) bool { _, ok := valueFlag(n); return ok }
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
@@ -150,7 +159,7 @@ func commandWords(args []string) []string {
 			continue
 		}
 		name, _, attached := splitOption(a, known)
-		f, ok := valueFlags[name]
+		f, ok := valueFlag(name)
 		if !ok || attached {
 			continue
 		}

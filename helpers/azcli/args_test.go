@@ -259,3 +259,29 @@ func TestModeFor(t *testing.T) {
 		}
 	}
 }
+
+// valueFlag takes the first table that has a spelling; that is only sound if every
+// table that has it agrees on whether it takes one value or several.
+func TestValueFlagSpellingsAgreeAcrossCommands(t *testing.T) {
+	seen := map[string]flagSpec{}
+	check := func(fs []flagSpec) {
+		for _, f := range fs {
+			for _, n := range f.names {
+				if prev, ok := seen[n]; ok && (prev.value != f.value || prev.multi != f.multi) {
+					t.Errorf("%s: value/multi %v/%v in one table, %v/%v in another", n, prev.value, prev.multi, f.value, f.multi)
+				}
+				seen[n] = f
+			}
+		}
+	}
+	check(globalFlags)
+	for _, fs := range commandFlags {
+		check(fs)
+	}
+	if f, ok := valueFlag("--resource"); !ok || !f.value {
+		t.Errorf("valueFlag(--resource) = %+v, %v", f, ok)
+	}
+	if _, ok := valueFlag("--no-such-flag"); ok {
+		t.Error("valueFlag found a spelling no table has")
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -411,7 +410,7 @@ func (g *GitConfig) ForgetAddedHost(ctx context.Context, profile, host string) e
 			}
 			// git matches values by extended regular expression: the value itself,
 			// quoted and anchored, is that one value only.
-			if _, _, err := g.execIn(ctx, scope, "--unset-all", key, "^"+regexp.QuoteMeta(v)+"$"); err != nil {
+			if _, _, err := g.execIn(ctx, scope, "--unset-all", key, "^"+quoteERE(v)+"$"); err != nil {
 				return err
 			}
 		}
@@ -448,4 +447,18 @@ func WithoutHost(hosts []string, host string) (out []string, changed bool) {
 		out = nil
 	}
 	return out, true
+}
+
+// quoteERE escapes the metacharacters of a POSIX extended regular expression, so that
+// s matches only itself. (regexp.QuoteMeta quotes the same set, but linking regexp
+// into git-credential-entra costs every cache hit its package initialisation.)
+func quoteERE(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(`\.+*?()|[]{}^$`, s[i]) >= 0 {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }

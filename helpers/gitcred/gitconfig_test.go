@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -389,5 +390,13 @@ func TestGitConfigAllEntraHosts(t *testing.T) {
 	t.Chdir(t.TempDir())
 	if hosts, err := global.AllEntraHosts(ctx, "ado"); err != nil || !slices.Equal(hosts, []string{"dev.azure.com"}) {
 		t.Errorf("outside the repository: AllEntraHosts = %q, %v", hosts, err)
+	}
+}
+
+func TestQuoteEREMatchesRegexpQuoteMeta(t *testing.T) {
+	for _, s := range []string{"", "https://dev.azure.com", `a.b+c*d?e(f)g|h[i]j{k}l^m$n\o`, "plain"} {
+		if got, want := quoteERE(s), regexp.QuoteMeta(s); got != want {
+			t.Errorf("quoteERE(%q) = %q, want %q", s, got, want)
+		}
 	}
 }
