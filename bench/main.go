@@ -12,6 +12,7 @@ import (
 	"crypto/x509"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,6 +81,14 @@ func run(binDir string, n int, herds, baselineDir string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	if bin, err = installCopy(bin, filepath.Join(dir, "bin")); err != nil {
+		return err
+	}
+	if baseline != "" {
+		if baseline, err = installCopy(baseline, filepath.Join(dir, "baseline")); err != nil {
+			return err
+		}
+	}
 	e, err := setup(bin, dir)
 	if err != nil {
 		return err
@@ -113,6 +122,9 @@ func setupOnly(binDir, dir string) error {
 		return err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if bin, err = installCopy(bin, filepath.Join(dir, "bin")); err != nil {
 		return err
 	}
 	e, err := setup(bin, dir)
@@ -158,13 +170,65 @@ func absDirs(binDir, baselineDir string) (bin, baseline string, err error) {
 // buildMinimal builds the minimal program every cache hit is compared with, and writes
 // the small file it reads; it returns the command line to run it with.
 func buildMinimal(dir string) (minimal []string, err error) {
-	prog := filepath.Join(dir, "minimal")
-	if out, err := exec.Command("go", "build", "-o", prog, "./bench/minimal").CombinedOutput(); err != nil {
+	built := filepath.Join(dir, "build", "minimal")
+	if out, err := exec.Command("go", "build", "-o", built, "./bench/minimal").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build minimal: %v\n%s", err, out)
+	}
+	prog := filepath.Join(dir, "minimal")
+	if err := copyFile(built, prog); err != nil {
+		return nil, err
 	}
 	small := filepath.Join(dir, "small.txt")
 	os.WriteFile(small, []byte("eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.small.file\n"), 0o600)
 	return []string{prog, small}, nil
+}
+
+// installCopy copies every executable in src to dst, as install(1), dpkg or tar write
+// them, and returns dst. Every binary is measured as installed, the minimal program as
+// well: the Go linker writes its output through mmap, and the page cache then holds
+// the fresh file in 4 KB pages, where a file written with write(2) gets large folios
+// (ext4 on Linux 6.x). A freshly linked binary took 10–20 more page faults per start
+// (242 against 223 for git-credential-entra, 209 against 198 for the minimal program)
+// and 8–15% more CPU time — until the kernel drops and rereads the file. That is the
+// build's state, not what users run.
+func installCopy(src, dst string) (string, error) {
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		return "", err
+	}
+	for _, de := range entries {
+		fi, err := de.Info()
+		if err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm()&0o100 == 0 {
+			continue
+		}
+		if err := copyFile(filepath.Join(src, de.Name()), filepath.Join(dst, de.Name())); err != nil {
+			return "", err
+		}
+	}
+	return dst, nil
+}
+
+// copyFile writes src's bytes to a new executable dst with write(2), in small pieces:
+// a child's peak RSS, as wait4 reports it, is never less than the bench's own at the
+// fork, so the bench must stay small.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 // benchCacheHits prints the cache-hit table: each target alternated with the minimal
