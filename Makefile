@@ -3,7 +3,12 @@ SHELL := /bin/bash
 GO ?= go
 BIN := $(CURDIR)/bin
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/entratool/entratool/core/version.Version=$(VERSION)
+# The commit and its time (UTC, RFC 3339), never the time of the build: one commit always
+# builds the same bytes.
+COMMIT ?= $(shell git rev-parse --verify -q HEAD 2>/dev/null || echo unknown)
+DATE ?= $(shell TZ=UTC0 git log -1 --date=format-local:%Y-%m-%dT%H:%M:%SZ --format=%cd 2>/dev/null || echo unknown)
+LDFLAGS := -s -w -X github.com/entratool/entratool/core/version.Version=$(VERSION) \
+	-X github.com/entratool/entratool/core/version.Commit=$(COMMIT) -X github.com/entratool/entratool/core/version.Date=$(DATE)
 FUZZTIME ?= 5s
 PREFIX ?= /usr/local
 

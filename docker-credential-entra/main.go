@@ -46,7 +46,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		in = b
 	}
 	b := &backend{getenv: getenv, stderr: stderr}
-	h := &dockercred.Helper{Backend: b, Getenv: getenv, Version: version.Version}
+	h := &dockercred.Helper{Backend: b, Getenv: getenv, Version: version.Current()}
 	var out bytes.Buffer
 	code := dockercred.Run(ctx, h, args, bytes.NewReader(in), &out)
 	if b.missed {

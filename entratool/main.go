@@ -24,6 +24,16 @@ func main() {
 	if fastGetToken(args, os.Getenv, os.Stdout, os.Stderr) {
 		return
 	}
+	// `entratool version` is this build's, and says whether the engine is missing or of
+	// another build: answered here, where both can be told (SPEC §16). A line cobra would
+	// not run as it stands (--help, a bad -o) is the engine's to answer.
+	if output, ok := launch.ParseVersion(args); ok {
+		if err := launch.WriteVersion(context.Background(), "entratool", output, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintf(os.Stderr, "entratool: version: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if code, done := checkEngineForDoctor(context.Background(), args, os.Stdout, os.Stderr); done {
 		os.Exit(code)
 	}

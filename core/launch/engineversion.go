@@ -43,7 +43,7 @@ type EngineCheck struct {
 // an engine of another build may not even understand the command line it is handed
 // (SPEC §16: doctor reports a missing or mismatched engine itself).
 func CheckEngine(ctx context.Context, program string) EngineCheck {
-	c := EngineCheck{Program: program, Front: version.Version, Beside: frontExecutable()}
+	c := EngineCheck{Program: program, Front: version.Current(), Beside: frontExecutable()}
 	path, err := Engine()
 	if err != nil {
 		return c
@@ -61,7 +61,8 @@ func EngineChecked(program string, getenv func(string) string) (EngineCheck, boo
 	if p == "" {
 		return EngineCheck{}, false
 	}
-	return EngineCheck{Program: program, Front: version.Version, Path: p, Version: version.Version}, true
+	v := version.Current()
+	return EngineCheck{Program: program, Front: v, Path: p, Version: v}, true
 }
 
 // OK reports whether the engine is there and of the front's version.

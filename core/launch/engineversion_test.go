@@ -72,7 +72,7 @@ func TestCheckEngineFindsThisBuildsEngine(t *testing.T) {
 	dir := testbin.Build(t, "./entratool-engine")
 	t.Setenv("PATH", dir)
 	c := CheckEngine(context.Background(), "entratool")
-	want := "✓ " + EngineName + " " + version.Version + " (" + filepath.Join(dir, EngineName) + ")"
+	want := "✓ " + EngineName + " " + version.Current() + " (" + filepath.Join(dir, EngineName) + ")"
 	if !c.OK() || c.Line() != want {
 		t.Fatalf("got %q (ok %v), want %q", c.Line(), c.OK(), want)
 	}

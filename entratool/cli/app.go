@@ -176,7 +176,7 @@ func (a *App) rootCmd() *cobra.Command {
 	// --version as cobra answers it, in version.Line's words: the entratool front answers
 	// a bare --version itself, and this says the same for every other spelling. No -v,
 	// since no other binary answers it.
-	root.Version = version.Version
+	root.Version = version.Current()
 	root.Flags().Bool("version", false, "print the version and exit")
 	root.SetVersionTemplate(templateText(version.Line("entratool") + "\n"))
 	root.CompletionOptions.DisableDefaultCmd = true

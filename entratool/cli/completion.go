@@ -67,8 +67,8 @@ func outputFormats(path string) (values []string, known bool) {
 		return []string{"token", "json", "az", "env"}, true // launch.ValidOutput
 	case "config list", "config show", "cert info", "keystore list":
 		return []string{"table", "json"}, true // checkTableJSON
-	case "cert check", "cert renew":
-		return []string{"text", "json"}, true
+	case "cert check", "cert renew", "version":
+		return []string{"text", "json"}, true // version: launch.ValidVersionOutput
 	case "config export", "cert export-public":
 		return nil, true // -o FILE
 	}
