@@ -45,6 +45,7 @@ test-deps:
 test: test-deps build
 	bash scripts/with-keyring.sh $(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) fuzz FUZZTIME=$(FUZZTIME)
+	$(MAKE) dist-check DIST_PLATFORMS=linux/amd64
 
 fuzz:
 	@bash scripts/fuzz.sh $(FUZZTIME)
@@ -52,6 +53,7 @@ fuzz:
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	cd tools && $(GO) vet ./...
 	GOOS=windows $(GO) vet ./plugins/entratool-keystore-wincert ./core/keystore/... ./core/fsutil ./core/tokencache ./core/profile ./core/secret
 
 demo: test-deps build
@@ -73,3 +75,23 @@ cross:
 
 clean:
 	rm -rf $(BIN)
+
+# Release artifacts (SPEC §16) in dist/: archives for linux/darwin/windows × amd64/arm64,
+# .deb and .rpm, a CycloneDX SBOM, Homebrew/Scoop/winget manifests and SHA256SUMS, the
+# same bytes for the same commit (scripts/dist.sh; tools pinned in tools/go.mod).
+# dist-check builds them in a clean clone of HEAD, twice, and checks them
+# (scripts/dist-check.sh); make test runs it for linux/amd64 only.
+.PHONY: dist dist-check
+DIST_PLATFORMS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+
+dist: export VERSION := $(VERSION)
+dist: export LDFLAGS := $(LDFLAGS)
+dist: export DIST_PLATFORMS := $(DIST_PLATFORMS)
+dist: export GO := $(GO)
+dist:
+	@bash scripts/dist.sh
+
+dist-check: export DIST_PLATFORMS := $(DIST_PLATFORMS)
+dist-check: export GO := $(GO)
+dist-check: test-deps
+	@bash scripts/dist-check.sh

@@ -15,6 +15,9 @@ command -v zsh >/dev/null || need+=(zsh)
 python3 -c 'import dotenv' 2>/dev/null || need+=(python3-dotenv)   # a second reader of env --shell dotenv
 command -v useradd >/dev/null || need+=(passwd)                      # the trust tests' second local user
 command -v gcc >/dev/null || need+=(gcc libc6-dev)   # cgo: the PKCS#11 plugin
+command -v rpm >/dev/null || need+=(rpm)             # make dist-check: rpm -qlp on the .rpm packages
+command -v unzip >/dev/null || need+=(unzip)         # make dist-check: the windows .zip archives
+command -v dpkg-deb >/dev/null || need+=(dpkg)       # make dist-check: the .deb packages
 command -v kubectl >/dev/null || echo "note: kubectl not found; the kubectl e2e step is skipped (client-go covers the same path)" >&2
 [ ${#need[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null; then
