@@ -171,18 +171,17 @@ func Subcommand(args []string) string {
 
 // rootFlag is the root flag a (starting with "-") sets, and whether a holds its value.
 func rootFlag(a string) (f *Flag, inline bool) {
-	long := strings.HasPrefix(a, "--")
-	name, inline := "", false
-	if long {
-		name, _, inline = strings.Cut(a[2:], "=")
-	} else {
-		name, inline = a[1:2], len(a) > 2 // -pNAME, -p=NAME
-	}
-	flags := GetTokenFlags()
-	for i := range flags {
-		if flags[i].Root && ((long && flags[i].Name == name) || (!long && flags[i].Short != "" && flags[i].Short == name)) {
-			return &flags[i], inline
+	name, long, _, inline := flagArg(a)
+	return lookupFlag(rootFlags(), long, name), inline
+}
+
+// rootFlags are the root command's persistent flags, as GetTokenFlags lists them.
+func rootFlags() []Flag {
+	var root []Flag
+	for _, f := range GetTokenFlags() {
+		if f.Root {
+			root = append(root, f)
 		}
 	}
-	return nil, false
+	return root
 }

@@ -147,39 +147,37 @@ var ErrNotParsed = errors.New("not a plain get-token command line")
 // not answer; the engine then reports it in cobra's words.
 func ParseGetToken(args []string) (GetToken, error) {
 	o := NewGetToken()
-	flags := GetTokenFlags()
-	find := func(long bool, name string) *Flag {
-		for i := range flags {
-			if (long && flags[i].Name == name) || (!long && flags[i].Short != "" && flags[i].Short == name) {
-				return &flags[i]
-			}
-		}
-		return nil
+	err := scanFlags(args, GetTokenFlags(), &o, func(int, string) (bool, error) {
+		return false, ErrNotParsed // positional arguments, "--": cobra's usage error
+	})
+	if err != nil {
+		return GetToken{}, err
 	}
+	if err := o.Validate(); err != nil {
+		return GetToken{}, err
+	}
+	return o, nil
+}
+
+// scanFlags reads args as pflag does — --name=value, --name value, -xvalue, -x value,
+// -x=value, bare booleans, the last value winning — setting each of flags on o.
+// positional is called with every argument that is not a flag ("--" and "-" included)
+// and its index; it returns stop to end the scan there, or an error. An unknown flag, a
+// missing value or one Set refuses is an error.
+func scanFlags(args []string, flags []Flag, o *GetToken, positional func(i int, a string) (stop bool, err error)) error {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
-		var name, value string
-		var hasValue, long bool
-		switch {
-		case a == "--" || a == "-" || !strings.HasPrefix(a, "-"):
-			return GetToken{}, ErrNotParsed // positional arguments: cobra's usage error
-		case strings.HasPrefix(a, "--"):
-			long = true
-			name, value, hasValue = strings.Cut(a[2:], "=")
-		default:
-			// One shorthand only: get-token has no boolean shorthands to combine.
-			// pflag's rules: -x=v is v, -x= is "=", -xv is v.
-			name = a[1:2]
-			switch rest := a[2:]; {
-			case len(rest) > 1 && rest[0] == '=':
-				value, hasValue = rest[1:], true
-			case rest != "":
-				value, hasValue = rest, true
+		if a == "--" || a == "-" || !strings.HasPrefix(a, "-") {
+			stop, err := positional(i, a)
+			if err != nil || stop {
+				return err
 			}
+			continue
 		}
-		f := find(long, name)
+		name, long, value, hasValue := flagArg(a)
+		f := lookupFlag(flags, long, name)
 		if f == nil {
-			return GetToken{}, fmt.Errorf("unknown flag %q", a)
+			return fmt.Errorf("unknown flag %q", a)
 		}
 		switch {
 		case hasValue:
@@ -189,16 +187,40 @@ func ParseGetToken(args []string) (GetToken, error) {
 			i++
 			value = args[i]
 		default:
-			return GetToken{}, fmt.Errorf("flag needs an argument: %s", a)
+			return fmt.Errorf("flag needs an argument: %s", a)
 		}
-		if err := f.Set(&o, value); err != nil {
-			return GetToken{}, fmt.Errorf("invalid argument %q for %s: %w", value, a, err)
+		if err := f.Set(o, value); err != nil {
+			return fmt.Errorf("invalid argument %q for %s: %w", value, a, err)
 		}
 	}
-	if err := o.Validate(); err != nil {
-		return GetToken{}, err
+	return nil
+}
+
+// flagArg splits a flag argument (a starts with "-" and is not "-" or "--") by pflag's
+// rules: --name=value; one shorthand, where -x=v is v, -x= is "=" and -xv is v. (No
+// entratool command has boolean shorthands to combine.)
+func flagArg(a string) (name string, long bool, value string, hasValue bool) {
+	if strings.HasPrefix(a, "--") {
+		name, value, hasValue = strings.Cut(a[2:], "=")
+		return name, true, value, hasValue
 	}
-	return o, nil
+	switch rest := a[2:]; {
+	case len(rest) > 1 && rest[0] == '=':
+		value, hasValue = rest[1:], true
+	case rest != "":
+		value, hasValue = rest, true
+	}
+	return a[1:2], false, value, hasValue
+}
+
+// lookupFlag finds a long name or a shorthand among flags.
+func lookupFlag(flags []Flag, long bool, name string) *Flag {
+	for i := range flags {
+		if (long && flags[i].Name == name) || (!long && flags[i].Short != "" && flags[i].Short == name) {
+			return &flags[i]
+		}
+	}
+	return nil
 }
 
 // FlagValue is f bound to o as a pflag.Value (cobra's flags), without linking pflag:

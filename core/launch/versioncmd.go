@@ -1,9 +1,8 @@
 package launch
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -51,63 +50,24 @@ type VersionJSONEngine struct {
 // error alike.
 func ParseVersion(args []string) (output string, ok bool) {
 	output, seen := "text", false
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "-" || !strings.HasPrefix(a, "-") {
-			if seen || a != "version" {
-				return "", false
-			}
-			seen = true
-			continue
-		}
-		if a == "--" {
-			// The end of the flags: nothing may follow (version takes no arguments).
-			if !seen || i != len(args)-1 {
-				return "", false
-			}
-			break
-		}
-		if f, inline := rootFlag(a); f != nil {
-			var v string
-			switch {
-			case inline && strings.HasPrefix(a, "--"):
-				_, v, _ = strings.Cut(a, "=")
-			case inline:
-				v = strings.TrimPrefix(a[2:], "=") // -pNAME, -p=NAME
-			case f.Bool:
-				v = "true"
-			case i+1 < len(args):
-				i++
-				v = args[i]
-			default:
-				return "", false
-			}
-			if f.Set(&GetToken{}, v) != nil {
-				return "", false
-			}
-			continue
-		}
-		var v string
-		switch {
-		case a == "-o" || a == "--output":
-			if i+1 >= len(args) {
-				return "", false
-			}
-			i++
-			v = args[i]
-		case strings.HasPrefix(a, "--output="):
-			v = strings.TrimPrefix(a, "--output=")
-		case strings.HasPrefix(a, "-o") && !strings.HasPrefix(a, "--"):
-			v = strings.TrimPrefix(a[2:], "=") // -ojson, -o=json
-		default:
-			return "", false
-		}
+	flags := append(rootFlags(), Flag{Name: "output", Short: "o", Set: func(_ *GetToken, v string) error {
 		if !ValidVersionOutput(v) {
-			return "", false
+			return errors.New("not " + VersionOutputs)
 		}
 		output = v
-	}
-	if !seen {
+		return nil
+	}})
+	err := scanFlags(args, flags, &GetToken{}, func(i int, a string) (bool, error) {
+		switch {
+		case a == "version" && !seen:
+			seen = true
+			return false, nil
+		case a == "--" && seen && i == len(args)-1:
+			return true, nil // the end of the flags; version takes no arguments
+		}
+		return false, ErrNotParsed
+	})
+	if err != nil || !seen {
 		return "", false
 	}
 	return output, true
@@ -155,7 +115,7 @@ func WriteVersion(ctx context.Context, program, output string, stdout, stderr io
 	}
 	var err error
 	if output == "json" {
-		err = writeVersionJSON(stdout, VersionJSON{Version: b.Version, Commit: b.Commit, Date: b.Date, Go: b.Go, OS: b.OS, Arch: b.Arch,
+		err = termtext.WriteJSON(stdout, VersionJSON{Version: b.Version, Commit: b.Commit, Date: b.Date, Go: b.Go, OS: b.OS, Arch: b.Arch,
 			Engine: VersionJSONEngine{Path: c.Path, Version: c.Version, Matches: c.OK()}})
 	} else {
 		_, err = io.WriteString(stdout, termtext.Escape("engine: "+engine)+"\n")
@@ -185,17 +145,3 @@ func (c EngineCheck) warning() string {
 	}
 }
 
-// writeVersionJSON writes v indented, as every -o json of entratool is written
-// (output.WriteJSON, which this package cannot import): no HTML escaping, and nothing a
-// terminal acts on.
-func writeVersionJSON(w io.Writer, v VersionJSON) error {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return err
-	}
-	_, err := w.Write(termtext.JSON(b.Bytes()))
-	return err
-}

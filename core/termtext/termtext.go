@@ -7,6 +7,9 @@
 package termtext
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -112,6 +115,21 @@ func appendHex(b []byte, prefix string, v uint32, width int) []byte {
 		b = append(b, '0')
 	}
 	return append(b, h...)
+}
+
+// WriteJSON writes v as every -o json of entratool is written: indented, without HTML
+// escaping, and through JSON, so that nothing in it is a character a terminal acts on
+// (certificate subjects come from whoever made the certificate).
+func WriteJSON(w io.Writer, v any) error {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(JSON(b.Bytes()))
+	return err
 }
 
 // JSON rewrites the characters NeedsEscape reports inside an encoding/json document as

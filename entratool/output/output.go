@@ -4,8 +4,6 @@
 package output
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -59,21 +57,9 @@ func Write(w io.Writer, f string, t *tokencache.Token, p *profile.Profile) error
 	}
 }
 
-// WriteJSON writes v indented, without HTML escaping. DEL, C1 controls and bidi
-// characters, which encoding/json leaves raw, are written as \u escapes: the same
-// values for a JSON reader, and nothing a terminal acts on (certificate subjects come
-// from whoever made the certificate).
-func WriteJSON(w io.Writer, v any) error {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetIndent("", "  ")
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return err
-	}
-	_, err := w.Write(termtext.JSON(b.Bytes()))
-	return err
-}
+// WriteJSON is termtext.WriteJSON: indented, no HTML escaping, and DEL, C1 controls
+// and bidi characters, which encoding/json leaves raw, written as \u escapes.
+func WriteJSON(w io.Writer, v any) error { return termtext.WriteJSON(w, v) }
 
 // Vars are the variables env and exec set. AZURE_CLIENT_SECRET is never among them:
 // the SDKs' EnvironmentCredential would prefer it over a certificate.
