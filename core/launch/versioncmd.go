@@ -144,4 +144,3 @@ func (c EngineCheck) warning() string {
 		return fmt.Sprintf("%s at %s is version %s, %s is version %s: %s", EngineName, c.Path, c.Version, c.Program, c.Front, versionFix)
 	}
 }
-
