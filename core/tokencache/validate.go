@@ -35,23 +35,16 @@ func ValidTokenChars(s string) bool {
 	return true
 }
 
-func tokenByte(c byte) bool {
-	switch {
-	case c < 64:
-		return tokenBytesLow>>c&1 != 0
-	case c < 128:
-		return tokenBytesHigh>>(c-64)&1 != 0
-	}
-	return false
-}
+func tokenByte(c byte) bool { return tokenBytes[c>>6]&(1<<(c&63)) != 0 }
 
-// The token characters as bit sets over bytes 0–63 and 64–127: a hit checks every byte
-// of a 1–2 KB token twice, and a shift and a mask cost less than ten comparisons.
-const (
-	tokenBytesLow = 1<<'+' | 1<<'-' | 1<<'.' | 1<<'/' | 1<<'=' |
-		1<<'0' | 1<<'1' | 1<<'2' | 1<<'3' | 1<<'4' | 1<<'5' | 1<<'6' | 1<<'7' | 1<<'8' | 1<<'9'
-	tokenBytesHigh = (1<<26-1)<<('A'-64) | (1<<26-1)<<('a'-64) | 1<<('_'-64) | 1<<('~'-64)
-)
+// tokenBytes is the token alphabet as a bit set over the 256 byte values, so that the
+// check is one load and a mask, inlined: a hit checks every byte of a 1–2 KB token
+// twice.
+var tokenBytes = [4]uint64{
+	1<<'+' | 1<<'-' | 1<<'.' | 1<<'/' | 1<<'=' |
+		1<<'0' | 1<<'1' | 1<<'2' | 1<<'3' | 1<<'4' | 1<<'5' | 1<<'6' | 1<<'7' | 1<<'8' | 1<<'9',
+	(1<<26-1)<<('A'-64) | (1<<26-1)<<('a'-64) | 1<<('_'-64) | 1<<('~'-64),
+}
 
 // TokenError is a token refused because of what its issuer said. It names the issuer
 // and the rule, never the token.
