@@ -3,8 +3,11 @@
 package azcli
 
 import (
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/entratool/entratool/core/jsonstr"
 )
 
 // AccessToken is `az account get-access-token -o json` output, fields in the Azure CLI's order.
@@ -15,6 +18,21 @@ type AccessToken struct {
 	Subscription string `json:"subscription"`
 	Tenant       string `json:"tenant"`
 	TokenType    string `json:"tokenType"`
+}
+
+// appendJSON appends what encodeJSON writes for t (two-space indent, no HTML escaping,
+// a final newline), without encoding/json's reflection: the get-access-token answer is
+// on every cache hit of the shim.
+func (t AccessToken) appendJSON(b []byte) []byte {
+	field := func(b []byte, key string) []byte { return append(append(b, "  \""...), key+"\": "...) }
+	b = append(b, "{\n"...)
+	b = jsonstr.Append(field(b, "accessToken"), t.AccessToken, false)
+	b = jsonstr.Append(field(append(b, ",\n"...), "expiresOn"), t.ExpiresOn, false)
+	b = strconv.AppendInt(field(append(b, ",\n"...), "expires_on"), t.ExpiresOnUTC, 10)
+	b = jsonstr.Append(field(append(b, ",\n"...), "subscription"), t.Subscription, false)
+	b = jsonstr.Append(field(append(b, ",\n"...), "tenant"), t.Tenant, false)
+	b = jsonstr.Append(field(append(b, ",\n"...), "tokenType"), t.TokenType, false)
+	return append(b, "\n}\n"...)
 }
 
 // ExpiresOnLayout is the Azure CLI's local-time format; .NET wants exactly six fraction digits.

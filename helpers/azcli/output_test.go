@@ -206,3 +206,24 @@ func TestWriteDirectMatchesSorted(t *testing.T) {
 		}
 	}
 }
+
+// The get-access-token answer, written directly, is byte for byte what encodeJSON
+// writes — for odd strings too, and through Write.
+func TestAccessTokenJSONIsEncodeJSON(t *testing.T) {
+	for _, at := range []AccessToken{
+		NewAccessToken("eyJ0.eyJ1.c2ln-_", time.Unix(1796315582, 0), "87654321-4321-4321-4321-cba987654321", "sub-id", time.UTC),
+		{},
+		{AccessToken: "a\"b\\c<d>&e\x01\u2028é\xff", ExpiresOn: "x", ExpiresOnUTC: -5, Subscription: "N/A(tenant level account)", Tenant: "t", TokenType: "Bearer"},
+	} {
+		var want, got bytes.Buffer
+		if err := encodeJSON(&want, at); err != nil {
+			t.Fatal(err)
+		}
+		if err := Write(&got, at, "json", ""); err != nil {
+			t.Fatal(err)
+		}
+		if got.String() != want.String() {
+			t.Errorf("AccessToken %+v:\ngot  %s\nwant %s", at, got.String(), want.String())
+		}
+	}
+}

@@ -350,3 +350,28 @@ func TestExecInfoRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// Marshal writes exactly what json.Marshal writes for the execCredential type, which is
+// client-go's shape, with and without an expiry, and for odd strings.
+func TestMarshalIsJSONMarshal(t *testing.T) {
+	for _, c := range []struct{ api, token, stamp string }{
+		{V1, "eyJ0.eyJ1.c2ln-_+/=", "2026-12-03T17:00:00Z"},
+		{V1beta1, "tok", ""},
+		{V1, "a\"b\\c<d>&e\x01\u2028é\xff", "x"},
+	} {
+		st := &status{Token: c.token, ExpirationTimestamp: c.stamp}
+		want, err := json.Marshal(execCredential{Kind: "ExecCredential", APIVersion: c.api, Status: st})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendExecCredential(nil, c.api, c.token, c.stamp); !bytes.Equal(got, want) {
+			t.Errorf("%+v:\ngot  %s\nwant %s", c, got, want)
+		}
+	}
+	exp := time.Date(2026, 12, 3, 18, 0, 0, 0, time.FixedZone("x", 3600))
+	got, err := Marshal(V1, "tok", exp)
+	want, _ := json.Marshal(execCredential{Kind: "ExecCredential", APIVersion: V1, Status: &status{Token: "tok", ExpirationTimestamp: "2026-12-03T17:00:00Z"}})
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("Marshal = %s, %v; want %s", got, err, want)
+	}
+}
