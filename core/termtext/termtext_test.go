@@ -1,6 +1,7 @@
 package termtext
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -121,5 +122,16 @@ func TestLine(t *testing.T) {
 		if got := Line(in); got != want {
 			t.Errorf("Line(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestWriteJSONEscapesTerminalControls(t *testing.T) {
+	var out bytes.Buffer
+	if err := WriteJSON(&out, map[string]string{"subject": "CN=a\x1b[31m\u202e\u0085\x7f<b>&"}); err != nil {
+		t.Fatal(err)
+	}
+	want := "{\n  \"subject\": \"CN=a\\u001b[31m\\u202e\\u0085\\u007f<b>&\"\n}\n"
+	if out.String() != want {
+		t.Fatalf("got %q, want %q", out.String(), want)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/secret"
+	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/core/token"
 	"github.com/entratool/entratool/entratool/output"
 	"github.com/entratool/entratool/helpers/envexport"
@@ -169,7 +170,7 @@ func (a *App) printToken(format string, t *token.Token, p *profile.Profile) erro
 	return output.Write(a.Out, format, t, p)
 }
 
-func writeJSON(w io.Writer, v any) error { return output.WriteJSON(w, v) }
+func writeJSON(w io.Writer, v any) error { return termtext.WriteJSON(w, v) }
 
 // tokenVars are the variables env and exec set.
 func tokenVars(t *token.Token, p *profile.Profile) []envexport.Var { return output.Vars(t, p) }

@@ -39,11 +39,11 @@ func Write(w io.Writer, f string, t *tokencache.Token, p *profile.Profile) error
 	}
 	switch f {
 	case "json":
-		return WriteJSON(w, launch.NewTokenJSON(t))
+		return termtext.WriteJSON(w, launch.NewTokenJSON(t))
 	case "az":
 		// expiresOn is local time as az (C, Python) prints it: POSIX TZ strings included.
 		loc := localtime.FromTZ(os.Getenv("TZ"), time.Local).Location(t.ExpiresOn)
-		return WriteJSON(w, azcli.NewAccessToken(t.AccessToken, t.ExpiresOn, t.TenantID, p.SubscriptionID, loc))
+		return termtext.WriteJSON(w, azcli.NewAccessToken(t.AccessToken, t.ExpiresOn, t.TenantID, p.SubscriptionID, loc))
 	case "env":
 		s, err := envexport.Format("sh", Vars(t, p))
 		if err != nil {
@@ -56,10 +56,6 @@ func Write(w io.Writer, f string, t *tokencache.Token, p *profile.Profile) error
 		return err
 	}
 }
-
-// WriteJSON is termtext.WriteJSON: indented, no HTML escaping, and DEL, C1 controls
-// and bidi characters, which encoding/json leaves raw, written as \u escapes.
-func WriteJSON(w io.Writer, v any) error { return termtext.WriteJSON(w, v) }
 
 // Vars are the variables env and exec set. AZURE_CLIENT_SECRET is never among them:
 // the SDKs' EnvironmentCredential would prefer it over a certificate.

@@ -48,17 +48,6 @@ func TestWriteRefusesBadTokens(t *testing.T) {
 	}
 }
 
-func TestWriteJSONEscapesTerminalControls(t *testing.T) {
-	var out bytes.Buffer
-	if err := WriteJSON(&out, map[string]string{"subject": "CN=a\x1b[31m\u202e\u0085\x7f<b>&"}); err != nil {
-		t.Fatal(err)
-	}
-	want := "{\n  \"subject\": \"CN=a\\u001b[31m\\u202e\\u0085\\u007f<b>&\"\n}\n"
-	if out.String() != want {
-		t.Fatalf("got %q, want %q", out.String(), want)
-	}
-}
-
 // get-token -o az prints expiresOn as az does: local time by the C library's reading of
 // TZ, POSIX strings included (Go's time.Local reads TZ=EST+5 as UTC).
 func TestWriteAzExpiresOnFollowsPOSIXTZ(t *testing.T) {
