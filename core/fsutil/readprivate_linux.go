@@ -3,38 +3,20 @@ package fsutil
 import (
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"syscall"
 	"time"
 )
 
-func readPrivate(path string, follow Follow, max int64) ([]byte, error) {
-	return readPrivateRaw(path, follow, max)
-}
-
-// readPrivateRaw is readPrivateFile's rules with raw system calls. An os.File would
+// readPrivate is readPrivateFile's rules with raw system calls. An os.File would
 // start Go's network poller on first use (epoll_create1, eventfd2) and offer every file
 // to it (an epoll_ctl that regular files refuse); a cache hit reads two or three small
 // files and needs none of that. The checks are the same: O_NONBLOCK so a FIFO cannot
 // hang us, O_NOFOLLOW unless the link is the user's own, fstat on the open file.
-func readPrivateRaw(path string, follow Follow, max int64) ([]byte, error) {
-	fd, err := openRaw(path, syscall.O_NOFOLLOW)
-	if err != nil && isSymlinkRefusal(err) && follow == FollowOwnLink {
-		li, lerr := os.Lstat(path)
-		if lerr != nil {
-			return nil, lerr
-		}
-		if err := checkOwner(path, li, OwnerSelfOrRoot, "symlink"); err != nil {
-			return nil, err
-		}
-		fd, err = openRaw(path, 0)
-	}
+func readPrivate(path string, follow Follow, max int64) ([]byte, error) {
+	fd, err := openFollowing(path, follow, func(follow bool) (int, error) { return openRaw(path, follow) })
 	if err != nil {
-		if isSymlinkRefusal(err) {
-			return nil, &UntrustedError{Path: path, Problem: "is a symlink", Fix: "remove it"}
-		}
-		return nil, &fs.PathError{Op: "open", Path: path, Err: err}
+		return nil, err
 	}
 	defer syscall.Close(fd)
 	var st syscall.Stat_t
@@ -67,12 +49,21 @@ func readPrivateRaw(path string, follow Follow, max int64) ([]byte, error) {
 	}
 }
 
-func openRaw(path string, flags int) (fd int, err error) {
+// openRaw is openReadNoBlock with a raw descriptor; its errors are *fs.PathError, as
+// os.OpenFile's are.
+func openRaw(path string, follow bool) (fd int, err error) {
+	flags := syscall.O_RDONLY | syscall.O_NONBLOCK | syscall.O_CLOEXEC
+	if !follow {
+		flags |= syscall.O_NOFOLLOW
+	}
 	err = ignoringEINTR(func() (err error) {
-		fd, err = syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC|flags, 0)
+		fd, err = syscall.Open(path, flags, 0)
 		return err
 	})
-	return fd, err
+	if err != nil {
+		return -1, &fs.PathError{Op: "open", Path: path, Err: err}
+	}
+	return fd, nil
 }
 
 func ignoringEINTR(fn func() error) error {

@@ -224,22 +224,8 @@ const (
 // and returns it only if the opened file passes CheckFile. fs.ErrNotExist passes
 // through unwrapped in meaning (errors.Is works).
 func OpenPrivate(path string, follow Follow) (*os.File, fs.FileInfo, error) {
-	f, err := openReadNoBlock(path, false)
-	if err != nil && isSymlinkRefusal(err) && follow == FollowOwnLink {
-		// Only now, so that the usual case (no link) costs no extra lstat.
-		li, lerr := os.Lstat(path)
-		if lerr != nil {
-			return nil, nil, lerr
-		}
-		if err := checkOwner(path, li, OwnerSelfOrRoot, "symlink"); err != nil {
-			return nil, nil, err
-		}
-		f, err = openReadNoBlock(path, true)
-	}
+	f, err := openFollowing(path, follow, func(follow bool) (*os.File, error) { return openReadNoBlock(path, follow) })
 	if err != nil {
-		if isSymlinkRefusal(err) {
-			return nil, nil, &UntrustedError{Path: path, Problem: "is a symlink", Fix: "remove it"}
-		}
 		return nil, nil, err
 	}
 	fi, err := f.Stat()
@@ -253,9 +239,32 @@ func OpenPrivate(path string, follow Follow) (*os.File, fs.FileInfo, error) {
 	return f, fi, nil
 }
 
+// openFollowing opens path with open, refusing a symlink (open(false) uses O_NOFOLLOW)
+// unless follow is FollowOwnLink and the link is the user's or root's: then it opens
+// again, following it. The file reached is checked by the caller, on the open file.
+func openFollowing[F any](path string, follow Follow, open func(follow bool) (F, error)) (F, error) {
+	f, err := open(false)
+	if err != nil && isSymlinkRefusal(err) && follow == FollowOwnLink {
+		// Only now, so that the usual case (no link) costs no extra lstat.
+		var none F
+		li, lerr := os.Lstat(path)
+		if lerr != nil {
+			return none, lerr
+		}
+		if err := checkOwner(path, li, OwnerSelfOrRoot, "symlink"); err != nil {
+			return none, err
+		}
+		f, err = open(true)
+	}
+	if err != nil && isSymlinkRefusal(err) {
+		return f, &UntrustedError{Path: path, Problem: "is a symlink", Fix: "remove it"}
+	}
+	return f, err
+}
+
 // ReadPrivate reads a whole file that passes OpenPrivate, refusing more than max bytes.
-// On Linux it makes raw system calls (readPrivateRaw): every cache hit reads two or
-// three small files, and an os.File would start Go's network poller for them.
+// On Linux it makes raw system calls (readprivate_linux.go): every cache hit reads two
+// or three small files, and an os.File would start Go's network poller for them.
 func ReadPrivate(path string, follow Follow, max int64) ([]byte, error) {
 	return readPrivate(path, follow, max)
 }
