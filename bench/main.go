@@ -81,24 +81,17 @@ func run(binDir string, n int, herds, baselineDir string) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	if bin, err = installCopy(bin, filepath.Join(dir, "bin")); err != nil {
-		return err
-	}
 	if baseline != "" {
 		if baseline, err = installCopy(baseline, filepath.Join(dir, "baseline")); err != nil {
 			return err
 		}
 	}
-	e, err := setup(bin, dir)
+	e, minimal, err := prepare(bin, dir)
 	if err != nil {
 		return err
 	}
 	defer e.emu.Close()
-
-	minimal, err := buildMinimal(dir)
-	if err != nil {
-		return err
-	}
+	bin = e.bin
 	fmt.Printf("# entratool bench — %s, %d cores, %s\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), runtime.NumCPU(), runtime.Version())
 	if err := e.benchCacheHits(n, minimal, baseline); err != nil {
 		return err
@@ -124,18 +117,11 @@ func setupOnly(binDir, dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	if bin, err = installCopy(bin, filepath.Join(dir, "bin")); err != nil {
-		return err
-	}
-	e, err := setup(bin, dir)
+	e, minimal, err := prepare(bin, dir)
 	if err != nil {
 		return err
 	}
 	defer e.emu.Close()
-	minimal, err := buildMinimal(dir)
-	if err != nil {
-		return err
-	}
 	fmt.Printf("export %s\n", strings.Join(e.vars, " "))
 	fmt.Printf("minimal: %s\n", strings.Join(minimal, " "))
 	for _, t := range targets(e) {
@@ -152,6 +138,23 @@ func setupOnly(binDir, dir string) error {
 		fmt.Printf("%s: %s < %s\n", t.name, strings.Join(append([]string{t.bin}, t.args...), " "), in)
 	}
 	return nil
+}
+
+// prepare installs the binaries of bin into dir/bin (installCopy), sets up the bench's
+// home and emulator there, and builds the minimal program: what a run and a -setup run
+// share. The caller closes e.emu.
+func prepare(bin, dir string) (e *env, minimal []string, err error) {
+	if bin, err = installCopy(bin, filepath.Join(dir, "bin")); err != nil {
+		return nil, nil, err
+	}
+	if e, err = setup(bin, dir); err != nil {
+		return nil, nil, err
+	}
+	if minimal, err = buildMinimal(dir); err != nil {
+		e.emu.Close()
+		return nil, nil, err
+	}
+	return e, minimal, nil
 }
 
 // absDirs makes the binary directories absolute; baselineDir only when given.
