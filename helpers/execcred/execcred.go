@@ -98,25 +98,6 @@ func excerpt(s string) string {
 	return fmt.Sprintf("%q… (%d bytes)", s[:max], len(s))
 }
 
-// execCredential has the JSON shape of clientauthentication v1/v1beta1 ExecCredential:
-// TypeMeta's kind and apiVersion first, spec always present, status fields omitted when empty.
-type execCredential struct {
-	Kind       string  `json:"kind,omitempty"`
-	APIVersion string  `json:"apiVersion,omitempty"`
-	Spec       spec    `json:"spec,omitempty"`
-	Status     *status `json:"status,omitempty"`
-}
-
-type spec struct {
-	Interactive bool `json:"interactive"`
-}
-
-type status struct {
-	// metav1.Time: RFC 3339 in UTC, whole seconds.
-	ExpirationTimestamp string `json:"expirationTimestamp,omitempty"`
-	Token               string `json:"token,omitempty"`
-}
-
 // Marshal renders the ExecCredential for a token, in apiVersion (V1 or V1beta1), as
 // client-go's json.Marshal of the same object would. A zero expiry is omitted, which
 // client-go reads as "use until the server refuses it".
@@ -134,8 +115,10 @@ func Marshal(apiVersion, token string, expires time.Time) ([]byte, error) {
 	return appendExecCredential(nil, apiVersion, token, stamp), nil
 }
 
-// appendExecCredential writes what json.Marshal writes for the execCredential Marshal
-// describes (TestMarshalIsJSONMarshal), without its reflection: kubectl runs the plugin
+// appendExecCredential writes the JSON shape of clientauthentication v1/v1beta1
+// ExecCredential — TypeMeta's kind and apiVersion first, spec always present, status
+// fields omitted when empty — exactly as json.Marshal of that type writes it
+// (TestMarshalIsJSONMarshal), without its reflection: kubectl runs the plugin
 // for every request it authenticates, and building encoding/json's encoder for the type
 // was most of a cache hit's own instructions.
 func appendExecCredential(b []byte, apiVersion, token, stamp string) []byte {

@@ -351,6 +351,26 @@ func TestExecInfoRoundTrip(t *testing.T) {
 	}
 }
 
+// execCredential is the JSON shape of clientauthentication v1/v1beta1 ExecCredential,
+// for comparison: TypeMeta's kind and apiVersion first, spec always present, status
+// fields omitted when empty.
+type execCredential struct {
+	Kind       string  `json:"kind,omitempty"`
+	APIVersion string  `json:"apiVersion,omitempty"`
+	Spec       spec    `json:"spec,omitempty"`
+	Status     *status `json:"status,omitempty"`
+}
+
+type spec struct {
+	Interactive bool `json:"interactive"`
+}
+
+type status struct {
+	// metav1.Time: RFC 3339 in UTC, whole seconds.
+	ExpirationTimestamp string `json:"expirationTimestamp,omitempty"`
+	Token               string `json:"token,omitempty"`
+}
+
 // Marshal writes exactly what json.Marshal writes for the execCredential type, which is
 // client-go's shape, with and without an expiry, and for odd strings.
 func TestMarshalIsJSONMarshal(t *testing.T) {
