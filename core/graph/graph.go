@@ -13,7 +13,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -25,6 +24,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/termtext"
@@ -185,7 +186,7 @@ func (c *Client) call(ctx context.Context, op, method, objectID, action string, 
 	}
 	// One id for the call and all its retries, so that Microsoft support sees them
 	// together; each attempt still gets its own request-id from Graph.
-	clientRequestID, err := newGUID()
+	clientRequestID, err := uuid.NewRandom()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", op, err)
 	}
@@ -210,7 +211,7 @@ func (c *Client) call(ctx context.Context, op, method, objectID, action string, 
 	var answer []byte
 	err = token.Retry(ctx, policy, func(ctx context.Context) error {
 		var err error
-		answer, err = c.attempt(ctx, hc, op, method, u, tok, clientRequestID, reqBody, ok)
+		answer, err = c.attempt(ctx, hc, op, method, u, tok, clientRequestID.String(), reqBody, ok)
 		var ge *Error
 		if errors.As(err, &ge) && ge.Status != http.StatusTooManyRequests && ge.Status < 500 && ambiguous {
 			ge.Hint = strings.TrimSpace(ge.Hint + " " + earlierAttempt(op))
@@ -328,15 +329,4 @@ func checkObjectID(objectID string) error {
 		return fmt.Errorf("applicationObjectId %q is not a GUID: it is the Object ID on the app registration's Overview page", termtext.Line(cut(objectID, 60)))
 	}
 	return nil
-}
-
-// newGUID is a random (version 4) UUID, Graph's client-request-id format.
-func newGUID() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
 }

@@ -3,7 +3,6 @@ package keystore
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+	"github.com/google/uuid"
 
 	"github.com/entratool/entratool/core/cert"
 	"github.com/entratool/entratool/core/profile"
@@ -126,7 +126,7 @@ func AssertionSigningInput(leaf *x509.Certificate, chain []*x509.Certificate, se
 		}
 		header["x5c"] = x5c
 	}
-	jti, err := newGUID()
+	jti, err := uuid.NewRandom()
 	if err != nil {
 		return "", err
 	}
@@ -134,7 +134,7 @@ func AssertionSigningInput(leaf *x509.Certificate, chain []*x509.Certificate, se
 		"aud": tokenEndpoint,
 		"exp": now.Add(assertionLifetime).Unix(),
 		"iss": clientID,
-		"jti": jti,
+		"jti": jti.String(),
 		"nbf": now.Unix(),
 		"sub": clientID,
 	}
@@ -147,15 +147,4 @@ func AssertionSigningInput(leaf *x509.Certificate, chain []*x509.Certificate, se
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(h) + "." + base64.RawURLEncoding.EncodeToString(c), nil
-}
-
-// newGUID is a random (version 4) UUID, MSAL's jti format.
-func newGUID() (string, error) {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", err
-	}
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
 }
