@@ -10,6 +10,7 @@ import (
 
 	"github.com/entratool/entratool/core/cert"
 	"github.com/entratool/entratool/core/profile"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 func TestDoctorReportsEachCheck(t *testing.T) {
@@ -140,7 +141,7 @@ func TestDoctorLiveSaysWhyNot(t *testing.T) {
 	cf := w.newCert("uploaded", "pw")
 	w.register(cf.leaf)
 	stray := w.newCert("stray", "pw")
-	refused := closedPort(t)
+	refused := testkit.ClosedAddr(t)
 	rogue := startTLSServer(t, w.dir, nil, []net.IP{net.IPv4(127, 0, 0, 1)})
 	rogueHost := strings.TrimPrefix(rogue.url, "https://")
 	const otherTenant, otherApp = "11111111-2222-3333-4444-555555555555", "99999999-8888-7777-6666-555555555555"

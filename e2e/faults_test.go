@@ -23,6 +23,7 @@ import (
 
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/emulator"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 // faultWorld is a world with a registered certificate profile "p" on the emulator.
@@ -66,22 +67,10 @@ func checkOneLine(t *testing.T, what, stderr string, secrets ...string) {
 	}
 }
 
-// closedPort returns a 127.0.0.1 port nobody listens on (bound, then released).
-func closedPort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func TestFaultAuthorityDown(t *testing.T) {
 	w, cf := faultWorld(t)
 	w.saveProfile(&profile.Profile{Name: "down", UseCertificate: true, CertificatePath: cf.pfx, Scope: graph,
-		AuthorityHost: "https://" + closedPort(t)}, cf.password)
+		AuthorityHost: "https://" + testkit.ClosedAddr(t)}, cf.password)
 	_, errOut, code := w.timedRun(8*time.Second, "", "entratool", "get-token", "-p", "down", "--timeout", "3s")
 	if code != 1 || !strings.Contains(errOut, "refused") {
 		t.Fatalf("exit %d: %q", code, errOut)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/emulator"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 // SPEC §12 "HTTP": no redirect is followed on credential requests; refused
@@ -115,7 +116,7 @@ const failFastBound = 5 * time.Second
 
 func TestHTTPPolicyRefusedPortFailsFast(t *testing.T) {
 	w, cf := faultWorld(t)
-	addr := closedPort(t)
+	addr := testkit.ClosedAddr(t)
 	w.saveProfile(&profile.Profile{Name: "down", UseCertificate: true, CertificatePath: cf.pfx, Scope: graph,
 		AuthorityHost: "https://" + addr}, cf.password)
 	for _, run := range []struct {

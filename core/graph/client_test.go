@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/entratool/entratool/core/token"
+	"github.com/entratool/entratool/internal/testkit"
 )
 
 // Graph's errors are answers Retry can classify by status.
@@ -377,7 +378,7 @@ func TestRedirectRefused(t *testing.T) {
 
 // A refused connection is reported at once, naming the host, with the default client.
 func TestRefusedConnectionFailsFast(t *testing.T) {
-	addr := closedAddr(t)
+	addr := testkit.ClosedAddr(t)
 	c := &Client{Endpoint: "https://" + addr, Token: func(context.Context) (string, error) { return testToken, nil }}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

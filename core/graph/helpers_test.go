@@ -9,7 +9,6 @@ import (
 	"io"
 	"log"
 	"math/big"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -153,18 +152,6 @@ func drop(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		conn.Close()
 	}
-}
-
-// closedAddr is a 127.0.0.1 address nobody listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
 }
 
 func oneLine(t *testing.T, msg string) {

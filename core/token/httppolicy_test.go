@@ -80,22 +80,10 @@ func secretProfileProvider(t *testing.T, authority string, o Options) *Provider 
 	return NewProvider(p, o)
 }
 
-// closedAddr is a 127.0.0.1 address nobody listens on.
-func closedAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 // get-token's pipeline against a refused port: MSAL's wrapping keeps the
 // *net.OpError reachable, so the refusal is not retried for the whole timeout.
 func TestTokenAgainstRefusedPortFailsFast(t *testing.T) {
-	addr := closedAddr(t)
+	addr := testkit.ClosedAddr(t)
 	pr := secretProfileProvider(t, "https://"+addr, Options{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
