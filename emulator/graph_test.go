@@ -117,14 +117,7 @@ func addKeyBody(cert *x509.Certificate, display, proof string) map[string]any {
 	}
 }
 
-type graphReply struct {
-	status int
-	header http.Header
-	raw    []byte
-	body   map[string]any
-}
-
-func (g graphReply) errField(name string) string {
+func (g reply) errField(name string) string {
 	e, _ := g.body["error"].(map[string]any)
 	s, _ := e[name].(string)
 	return s
@@ -132,7 +125,7 @@ func (g graphReply) errField(name string) string {
 
 // graphDo sends one request to the emulator's Graph. body is sent as is when a string,
 // else as JSON; token "" sends no Authorization header.
-func (f *fixture) graphDo(t testing.TB, method, path, token string, body any, hdr map[string]string) graphReply {
+func (f *fixture) graphDo(t testing.TB, method, path, token string, body any, hdr map[string]string) reply {
 	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
@@ -156,29 +149,15 @@ func (f *fixture) graphDo(t testing.TB, method, path, token string, body any, hd
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := f.e.HTTPClient().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := graphReply{status: resp.StatusCode, header: resp.Header, raw: raw}
-	json.Unmarshal(raw, &r.body)
-	return r
+	return f.do(t, req, hdr)
 }
 
-func (f *fixture) addKey(t testing.TB, token string, body any) graphReply {
+func (f *fixture) addKey(t testing.TB, token string, body any) reply {
 	t.Helper()
 	return f.graphDo(t, http.MethodPost, "/v1.0/applications/"+objectID+"/addKey", token, body, nil)
 }
 
-func (f *fixture) removeKey(t testing.TB, token, keyID, proof string) graphReply {
+func (f *fixture) removeKey(t testing.TB, token, keyID, proof string) reply {
 	t.Helper()
 	return f.graphDo(t, http.MethodPost, "/v1.0/applications/"+objectID+"/removeKey", token,
 		map[string]any{"keyId": keyID, "proof": proof}, nil)
@@ -186,7 +165,7 @@ func (f *fixture) removeKey(t testing.TB, token, keyID, proof string) graphReply
 
 // checkGraphError checks a refusal is in Graph's shape: the status, error.code, a
 // one-line message holding want, and innerError's date and ids matching the headers.
-func checkGraphError(t *testing.T, r graphReply, status int, code, want string) {
+func checkGraphError(t *testing.T, r reply, status int, code, want string) {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)
@@ -409,7 +388,7 @@ func TestGraphAuthorization(t *testing.T) {
 		}
 		return tok
 	}
-	get := func(token, obj string, hdr map[string]string) graphReply {
+	get := func(token, obj string, hdr map[string]string) reply {
 		return f.graphDo(t, http.MethodGet, "/v1.0/applications/"+obj+"?$select=keyCredentials", token, nil, hdr)
 	}
 
@@ -501,7 +480,7 @@ func TestGraphBadRequests(t *testing.T) {
 			checkGraphError(t, f.addKey(t, tok, tc.body), 400, GraphCodeBadRequest, tc.want)
 		})
 	}
-	rm := func(body any) graphReply {
+	rm := func(body any) reply {
 		return f.graphDo(t, http.MethodPost, "/v1.0/applications/"+objectID+"/removeKey", tok, body, nil)
 	}
 	checkGraphError(t, rm(map[string]any{"keyId": "not-a-guid", "proof": p()}), 400, GraphCodeBadRequest, "keyId")
@@ -631,7 +610,7 @@ func TestGraphExpiredAppCannotRoll(t *testing.T) {
 func TestGraphGet(t *testing.T) {
 	f := newGraphFixture(t, Options{})
 	tok := f.graphToken(t)
-	get := func(query string) graphReply {
+	get := func(query string) reply {
 		return f.graphDo(t, http.MethodGet, "/v1.0/applications/"+objectID+query, tok, nil, nil)
 	}
 	s1 := sha1.Sum(f.cert.Raw)

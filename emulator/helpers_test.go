@@ -207,6 +207,13 @@ func (f *fixture) post(t testing.TB, tenant string, form url.Values, hdr map[str
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return f.do(t, req, hdr)
+}
+
+// do sends req, with the headers hdr added, through the emulator's client and reads the
+// answer (body decoded when it is a JSON object).
+func (f *fixture) do(t testing.TB, req *http.Request, hdr map[string]string) reply {
+	t.Helper()
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
