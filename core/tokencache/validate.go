@@ -24,26 +24,44 @@ const (
 // anything to a shell, a JSON or YAML reader, an HTTP header or a terminal, which is
 // what lets a token be pasted into every one of them as it is.
 func ValidTokenChars(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if !tokenByte(s[i]) {
-			return false
-		}
-	}
-	return true
+	return s != "" && firstNonToken(s) == len(s)
 }
 
-func tokenByte(c byte) bool { return tokenBytes[c>>6]&(1<<(c&63)) != 0 }
+// tokenBytes is 1 for the bytes of the token alphabet and 0 for the rest. It is a
+// byte table rather than a bit set so that firstNonToken can AND sixteen lookups with
+// no shift, mask or branch between them: a hit checks every byte of a 1–2 KB token
+// twice. A literal, so that it sits in the binary's data rather than being built at
+// start-up.
+var tokenBytes = [256]byte{
+	'A': 1, 'B': 1, 'C': 1, 'D': 1, 'E': 1, 'F': 1, 'G': 1, 'H': 1, 'I': 1, 'J': 1, 'K': 1, 'L': 1, 'M': 1,
+	'N': 1, 'O': 1, 'P': 1, 'Q': 1, 'R': 1, 'S': 1, 'T': 1, 'U': 1, 'V': 1, 'W': 1, 'X': 1, 'Y': 1, 'Z': 1,
+	'a': 1, 'b': 1, 'c': 1, 'd': 1, 'e': 1, 'f': 1, 'g': 1, 'h': 1, 'i': 1, 'j': 1, 'k': 1, 'l': 1, 'm': 1,
+	'n': 1, 'o': 1, 'p': 1, 'q': 1, 'r': 1, 's': 1, 't': 1, 'u': 1, 'v': 1, 'w': 1, 'x': 1, 'y': 1, 'z': 1,
+	'0': 1, '1': 1, '2': 1, '3': 1, '4': 1, '5': 1, '6': 1, '7': 1, '8': 1, '9': 1,
+	'-': 1, '_': 1, '.': 1, '~': 1, '+': 1, '/': 1, '=': 1,
+}
 
-// tokenBytes is the token alphabet as a bit set over the 256 byte values, so that the
-// check is one load and a mask, inlined: a hit checks every byte of a 1–2 KB token
-// twice.
-var tokenBytes = [4]uint64{
-	1<<'+' | 1<<'-' | 1<<'.' | 1<<'/' | 1<<'=' |
-		1<<'0' | 1<<'1' | 1<<'2' | 1<<'3' | 1<<'4' | 1<<'5' | 1<<'6' | 1<<'7' | 1<<'8' | 1<<'9',
-	(1<<26-1)<<('A'-64) | (1<<26-1)<<('a'-64) | 1<<('_'-64) | 1<<('~'-64),
+// firstNonToken returns the index of the first byte of s outside the token alphabet, or
+// len(s). It ANDs the table entries of sixteen bytes at a time — three instructions a
+// byte, a third of what testing and branching on each byte cost — and goes one byte at
+// a time only through the block that holds a refused byte, to find which.
+func firstNonToken(s string) int {
+	t := &tokenBytes
+	rest := s
+	for len(rest) >= 16 {
+		b := rest[:16] // the sixteen loads need no bounds check of their own
+		if t[b[0]]&t[b[1]]&t[b[2]]&t[b[3]]&t[b[4]]&t[b[5]]&t[b[6]]&t[b[7]]&
+			t[b[8]]&t[b[9]]&t[b[10]]&t[b[11]]&t[b[12]]&t[b[13]]&t[b[14]]&t[b[15]] == 0 {
+			break
+		}
+		rest = rest[16:]
+	}
+	for i := len(s) - len(rest); i < len(s); i++ {
+		if t[s[i]] == 0 {
+			return i
+		}
+	}
+	return len(s)
 }
 
 // TokenError is a token refused because of what its issuer said. It names the issuer
@@ -128,10 +146,8 @@ func checkChars(t *Token, issuer string) error {
 	if len(s) > MaxTokenLength {
 		return &TokenError{Issuer: issuer, Reason: fmt.Sprintf("the access token is %d bytes long, more than the %d a token may be", len(s), MaxTokenLength)}
 	}
-	for i := 0; i < len(s); i++ {
-		if !tokenByte(s[i]) {
-			return &TokenError{Issuer: issuer, Reason: fmt.Sprintf("the access token holds %s at byte %d, which is not a JWT/base64url character (A-Z a-z 0-9 - _ . ~ + / =)", describeByte(s, i), i)}
-		}
+	if i := firstNonToken(s); i < len(s) {
+		return &TokenError{Issuer: issuer, Reason: fmt.Sprintf("the access token holds %s at byte %d, which is not a JWT/base64url character (A-Z a-z 0-9 - _ . ~ + / =)", describeByte(s, i), i)}
 	}
 	return nil
 }
