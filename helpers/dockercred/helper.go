@@ -109,7 +109,11 @@ func Run(ctx context.Context, h *Helper, args []string, in io.Reader, out io.Wri
 		fmt.Fprintf(out, "docker-credential-entra: unknown action %q: %s\n", args[0], Usage)
 		return ExitFailure
 	}
-	if err := credentials.HandleCommand(h.For(ctx), args[0], in, out); err != nil {
+	act := credentials.HandleCommand
+	if args[0] == credentials.ActionGet {
+		act = get // credentials.Get, less encoding/json's reflection
+	}
+	if err := act(h.For(ctx), args[0], in, out); err != nil {
 		// Errors quote the registry's own words: escaped, as docker shows them to people.
 		fmt.Fprintln(out, termtext.Line(err.Error()))
 		return ExitFailure
