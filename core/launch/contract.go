@@ -32,7 +32,11 @@ func DebugEnabled(getenv func(string) string) bool {
 	if getenv == nil {
 		return false
 	}
-	on, err := strconv.ParseBool(strings.TrimSpace(getenv(DebugEnv)))
+	v := strings.TrimSpace(getenv(DebugEnv))
+	if v == "" { // unset, the usual case: ParseBool would build an error to throw away
+		return false
+	}
+	on, err := strconv.ParseBool(v)
 	return err == nil && on
 }
 

@@ -24,8 +24,11 @@ const DefaultRefreshAhead = 15 * time.Minute
 // ENTRATOOL_REFRESH_MARGIN: a valid, non-negative Go duration, else the default. 0 is off.
 func RefreshAhead(getenv func(string) string) time.Duration {
 	if getenv != nil {
-		if d, err := time.ParseDuration(getenv(RefreshAheadEnv)); err == nil && d >= 0 {
-			return d
+		// Unset is the usual case, and parsing "" builds an error to throw away.
+		if v := getenv(RefreshAheadEnv); v != "" {
+			if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+				return d
+			}
 		}
 	}
 	return DefaultRefreshAhead

@@ -48,10 +48,13 @@ const MarginEnv = "ENTRATOOL_REFRESH_MARGIN"
 func Open(home string, getenv func(string) string) *Cache {
 	c := &Cache{Dir: Dir(home, getenv)}
 	if getenv != nil {
-		if d, err := time.ParseDuration(getenv(MarginEnv)); err == nil && d >= 0 {
-			c.Margin = d
-			if d == 0 {
-				c.Margin = NoMargin // 0 asked for: served to the last second, not the default
+		// Unset is the usual case, and parsing "" builds an error to throw away.
+		if v := getenv(MarginEnv); v != "" {
+			if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+				c.Margin = d
+				if d == 0 {
+					c.Margin = NoMargin // 0 asked for: served to the last second, not the default
+				}
 			}
 		}
 	}

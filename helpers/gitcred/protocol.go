@@ -99,6 +99,10 @@ func readLine(br *bufio.Reader, n int) (string, error) {
 	var buf []byte
 	for {
 		chunk, err := br.ReadSlice('\n')
+		if buf == nil && err == nil && len(chunk) <= MaxLine {
+			// A whole line in the buffer, the usual case: one copy, the string.
+			return strings.TrimSuffix(string(chunk[:len(chunk)-1]), "\r"), nil
+		}
 		buf = append(buf, chunk...)
 		if len(buf) > MaxLine {
 			return "", &LineError{Line: n, Reason: fmt.Sprintf("longer than %d bytes", MaxLine)}
@@ -218,6 +222,9 @@ type Response struct {
 // it is in git's credential_write.
 func (r *Response) Marshal() ([]byte, error) {
 	var b bytes.Buffer
+	// Sized once for what an answer holds (a token, a client id, a few short fields):
+	// growing from empty copies the token three times on every hit.
+	b.Grow(len(r.Password) + len(r.Username) + len(r.Credential) + 160)
 	item := func(key, value string) error {
 		if value == "" {
 			return nil
