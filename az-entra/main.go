@@ -24,6 +24,7 @@ import (
 const program = "az-entra"
 
 func main() {
+	launch.GrowStack()
 	mode, args := azcli.ModeFor(os.Args)
 	env := azcli.Env{
 		Args:   args,

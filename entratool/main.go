@@ -14,6 +14,7 @@ import (
 )
 
 func main() {
+	launch.GrowStack()
 	args := os.Args[1:]
 	// --version needs nothing of the engine: answered here it costs no exec, and it still
 	// answers when the engine is missing (the cobra root in the engine says the same).

@@ -25,6 +25,7 @@ import (
 const program = "git-credential-entra"
 
 func main() {
+	launch.GrowStack()
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
 }
 

@@ -21,6 +21,7 @@ import (
 const program = "kubectl-exec-entra"
 
 func main() {
+	launch.GrowStack()
 	os.Exit(execcred.Run(context.Background(), execcred.Env{
 		Args:     os.Args[1:],
 		Getenv:   os.Getenv,

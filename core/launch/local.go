@@ -24,7 +24,6 @@ type Local struct {
 // OpenConfig reads profiles.json and opens the token cache, for a front that picks its
 // profile itself (the docker helper, by registry).
 func OpenConfig(getenv func(string) string) (*Local, error) {
-	growStack()
 	home, err := profile.Home(getenv)
 	if err != nil {
 		return nil, err
@@ -95,14 +94,16 @@ func (l *Local) Token(ctx context.Context, r Request, stderr io.Writer) (Result,
 	return Token(ctx, r, stderr)
 }
 
-// growStack grows the calling goroutine's stack in one step, while the stack is still
-// shallow: a cache hit's call chain (profiles.json, the trust checks, the cache entry)
-// otherwise grows it two or three times from deeper frames, each time copying and
-// unwinding every frame (runtime.newstack was ~4% of a helper's hit). The frame is
-// sized for the hit path; the array is never read.
+// GrowStack grows the calling goroutine's stack to what a cache hit needs, in one step.
+// A front calls it first thing in main, while the stack holds two frames: a hit's call
+// chain (profiles.json, the trust checks, the cache entry) would otherwise grow it from
+// 2–4 KB twice, each time copying the stack and unwinding every frame on it through
+// the pc tables (runtime.newstack was ~4% of a helper's hit; called from OpenConfig,
+// twelve frames deep, the one copy was still ~20K instructions). The frame is sized for
+// the hit path; the array is never read.
 //
 //go:noinline
-func growStack() {
+func GrowStack() {
 	var b [hitStack]byte
 	stackSink(b[:])
 }
