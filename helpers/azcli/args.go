@@ -68,23 +68,39 @@ var globalFlags = []flagSpec{
 	{names: []string{"--help", "-h"}},
 }
 
-var commandFlags = map[string][]flagSpec{
-	CmdGetAccessToken: {
+// commandFlags are the options of each command the shim answers, besides the global
+// ones. A table, not a map: the linker lays it out, where a map is built by package
+// initialisation in every az call (SPEC §11: a hit is measured from exec).
+var commandFlags = [...]struct {
+	name  string
+	flags []flagSpec
+}{
+	{CmdGetAccessToken, []flagSpec{
 		{names: []string{"--resource"}, value: true},
 		{names: []string{"--resource-type"}, value: true},
 		{names: []string{"--scope"}, multi: true},
 		{names: []string{"--tenant", "-t"}, value: true},
 		{names: []string{"--subscription", "-s"}, value: true},
-	},
-	CmdAccountShow: {
+	}},
+	{CmdAccountShow, []flagSpec{
 		{names: []string{"--subscription", "-s"}, value: true},
 		{names: []string{"--name", "-n"}, value: true},
-	},
-	CmdAccountList: {
+	}},
+	{CmdAccountList, []flagSpec{
 		{names: []string{"--all"}},
 		{names: []string{"--refresh"}},
-	},
-	CmdVersion: {},
+	}},
+	{CmdVersion, nil},
+}
+
+// flagsOf is name's own options (commandFlags).
+func flagsOf(name string) []flagSpec {
+	for _, c := range commandFlags {
+		if c.name == name {
+			return c.flags
+		}
+	}
+	return nil
 }
 
 // valueFlag finds a spelling that takes a value in any shim command: while looking for
@@ -95,8 +111,8 @@ func valueFlag(name string) (flagSpec, bool) {
 	if f, ok := findValueFlag(globalFlags, name); ok {
 		return f, true
 	}
-	for _, fs := range commandFlags {
-		if f, ok := findValueFlag(fs, name); ok {
+	for _, c := range commandFlags {
+		if f, ok := findValueFlag(c.flags, name); ok {
 			return f, true
 		}
 	}
@@ -228,18 +244,31 @@ func bareCommand(args []string) Command {
 	return Command{}
 }
 
-// commandFlagTable returns every spelling the command accepts (its own options and the
-// global ones), and which of them take a value.
-func commandFlagTable(name string) (lookup map[string]flagSpec, known func(string) bool) {
-	specs := append(append([]flagSpec(nil), globalFlags...), commandFlags[name]...)
-	lookup = map[string]flagSpec{}
-	for _, f := range specs {
+// commandFlagTable finds the spellings the command accepts (its own options, then the
+// global ones), and says which of them take a value. It scans the tables: a command line
+// has a handful of options, and building a map of every spelling cost more than the
+// scans.
+func commandFlagTable(name string) (lookup func(string) (flagSpec, bool), known func(string) bool) {
+	own := flagsOf(name)
+	lookup = func(n string) (flagSpec, bool) {
+		if f, ok := findFlag(own, n); ok {
+			return f, true
+		}
+		return findFlag(globalFlags, n)
+	}
+	known = func(n string) bool { f, ok := lookup(n); return ok && (f.value || f.multi) }
+	return lookup, known
+}
+
+func findFlag(fs []flagSpec, name string) (flagSpec, bool) {
+	for _, f := range fs {
 		for _, n := range f.names {
-			lookup[n] = f
+			if n == name {
+				return f, true
+			}
 		}
 	}
-	known = func(n string) bool { f, ok := lookup[n]; return ok && (f.value || f.multi) }
-	return lookup, known
+	return flagSpec{}, false
 }
 
 // parseOptions reads the options of a shim command into c. Arguments argparse would not
@@ -264,7 +293,7 @@ func (c *Command) parseOptions(args []string) error {
 			continue
 		}
 		name, val, attached := splitOption(a, known)
-		f, ok := lookup[name]
+		f, ok := lookup(name)
 		if !ok {
 			unrecognized = append(unrecognized, a)
 			continue

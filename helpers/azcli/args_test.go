@@ -275,8 +275,22 @@ func TestValueFlagSpellingsAgreeAcrossCommands(t *testing.T) {
 		}
 	}
 	check(globalFlags)
-	for _, fs := range commandFlags {
-		check(fs)
+	names := map[string]bool{}
+	for _, c := range commandFlags {
+		check(c.flags)
+		// commandFlagTable looks in the command's table before the global one: no
+		// spelling may be in both, or the order would decide what it means.
+		for _, f := range c.flags {
+			for _, n := range f.names {
+				if _, ok := findFlag(globalFlags, n); ok {
+					t.Errorf("%s: %s is both a global option and one of the command's", c.name, n)
+				}
+			}
+		}
+		if names[c.name] {
+			t.Errorf("%s has two tables", c.name)
+		}
+		names[c.name] = true
 	}
 	if f, ok := valueFlag("--resource"); !ok || !f.value {
 		t.Errorf("valueFlag(--resource) = %+v, %v", f, ok)

@@ -12,42 +12,56 @@ type Cloud struct {
 	Name string // az's environmentName: AzureCloud, AzureUSGovernment, AzureChinaCloud
 	// Resources maps --resource-type values to resource ids; a type missing here is one
 	// the cloud does not have (az fails the same way).
-	Resources map[string]string
+	Resources Resources
+}
+
+// Resources is a cloud's --resource-type table. Pairs, not a map: the linker lays them
+// out, where three maps were built by package initialisation in every az call.
+type Resources []struct{ Type, ID string }
+
+// Lookup returns the resource id of a --resource-type value.
+func (r Resources) Lookup(resourceType string) (string, bool) {
+	for _, e := range r {
+		if e.Type == resourceType {
+			return e.ID, true
+		}
+	}
+	return "", false
 }
 
 // ARMResource is the resource az asks for when no --resource, --resource-type or
 // --scope is given: the cloud's active_directory_resource_id, which az also maps
 // --resource-type arm to. ARM accepts tokens for it and for resource_manager alike.
-func (c Cloud) ARMResource() string { return c.Resources["arm"] }
+func (c Cloud) ARMResource() string { id, _ := c.Resources.Lookup("arm"); return id }
 
 var (
 	// CloudPublic is AzureCloud.
-	CloudPublic = Cloud{Name: "AzureCloud", Resources: map[string]string{
-		"arm":       "https://management.core.windows.net/",
-		"aad-graph": "https://graph.windows.net/",
-		"ms-graph":  "https://graph.microsoft.com/",
-		"batch":     "https://batch.core.windows.net/",
-		"data-lake": "https://datalake.azure.net/",
-		"media":     "https://rest.media.azure.net",
-		"oss-rdbms": "https://ossrdbms-aad.database.windows.net",
+	CloudPublic = Cloud{Name: "AzureCloud", Resources: Resources{
+		{"arm", "https://management.core.windows.net/"},
+		{"aad-graph", "https://graph.windows.net/"},
+		{"ms-graph", "https://graph.microsoft.com/"},
+		{"batch", "https://batch.core.windows.net/"},
+		{"data-lake", "https://datalake.azure.net/"},
+		{"media", "https://rest.media.azure.net"},
+		{"oss-rdbms", "https://ossrdbms-aad.database.windows.net"},
 	}}
 	// CloudUSGov is AzureUSGovernment.
-	CloudUSGov = Cloud{Name: "AzureUSGovernment", Resources: map[string]string{
-		"arm":       "https://management.core.usgovcloudapi.net/",
-		"aad-graph": "https://graph.windows.net/",
-		"ms-graph":  "https://graph.microsoft.us/",
-		"batch":     "https://batch.core.usgovcloudapi.net/",
-		"media":     "https://rest.media.usgovcloudapi.net",
-		"oss-rdbms": "https://ossrdbms-aad.database.usgovcloudapi.net",
+	CloudUSGov = Cloud{Name: "AzureUSGovernment", Resources: Resources{
+		{"arm", "https://management.core.usgovcloudapi.net/"},
+		{"aad-graph", "https://graph.windows.net/"},
+		{"ms-graph", "https://graph.microsoft.us/"},
+		{"batch", "https://batch.core.usgovcloudapi.net/"},
+		{"media", "https://rest.media.usgovcloudapi.net"},
+		{"oss-rdbms", "https://ossrdbms-aad.database.usgovcloudapi.net"},
 	}}
 	// CloudChina is AzureChinaCloud.
-	CloudChina = Cloud{Name: "AzureChinaCloud", Resources: map[string]string{
-		"arm":       "https://management.core.chinacloudapi.cn/",
-		"aad-graph": "https://graph.chinacloudapi.cn/",
-		"ms-graph":  "https://microsoftgraph.chinacloudapi.cn",
-		"batch":     "https://batch.chinacloudapi.cn/",
-		"media":     "https://rest.media.chinacloudapi.cn",
-		"oss-rdbms": "https://ossrdbms-aad.database.chinacloudapi.cn",
+	CloudChina = Cloud{Name: "AzureChinaCloud", Resources: Resources{
+		{"arm", "https://management.core.chinacloudapi.cn/"},
+		{"aad-graph", "https://graph.chinacloudapi.cn/"},
+		{"ms-graph", "https://microsoftgraph.chinacloudapi.cn"},
+		{"batch", "https://batch.chinacloudapi.cn/"},
+		{"media", "https://rest.media.chinacloudapi.cn"},
+		{"oss-rdbms", "https://ossrdbms-aad.database.chinacloudapi.cn"},
 	}}
 )
 
@@ -85,7 +99,7 @@ func (c Command) Scope(cloud Cloud) (string, error) {
 		return ScopeFor(c.Resource), nil
 	}
 	if c.ResourceType != "" {
-		r, ok := cloud.Resources[c.ResourceType]
+		r, ok := cloud.Resources.Lookup(c.ResourceType)
 		if !ok {
 			return "", fmt.Errorf("the %s cloud has no endpoint for --resource-type %s", cloud.Name, c.ResourceType)
 		}
