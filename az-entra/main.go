@@ -25,7 +25,13 @@ const program = "az-entra"
 
 func main() {
 	launch.GrowStack()
+	// The local zone is read now, two frames deep: read where a hit formats expiresOn,
+	// /etc/localtime's 4 KB read buffer on the stack grew it a second time, copying a
+	// dozen frames. A hit needs it; anything else is about to exec az or the engine.
+	_ = time.Local.String()
 	mode, args := azcli.ModeFor(os.Args)
+	// os.Getenv, not launch.Getenv: the local zone has just asked syscall for TZ, which
+	// copied the environment already.
 	env := azcli.Env{
 		Args:   args,
 		Getenv: os.Getenv,

@@ -97,10 +97,11 @@ func (l *Local) Token(ctx context.Context, r Request, stderr io.Writer) (Result,
 // GrowStack grows the calling goroutine's stack to what a cache hit needs, in one step.
 // A front calls it first thing in main, while the stack holds two frames: a hit's call
 // chain (profiles.json, the trust checks, the cache entry) would otherwise grow it from
-// 2–4 KB twice, each time copying the stack and unwinding every frame on it through
-// the pc tables (runtime.newstack was ~4% of a helper's hit; called from OpenConfig,
-// twelve frames deep, the one copy was still ~20K instructions). The frame is sized for
-// the hit path; the array is never read.
+// deep inside, copying the stack and unwinding every frame on it through the pc tables
+// (runtime.newstack was ~4% of a helper's hit; called from OpenConfig, twelve frames
+// deep, the one copy was still ~20K instructions). The array is never read, but it is
+// zeroed, a page a 4 KB: it is no larger than it takes to make the runtime double the
+// stack.
 //
 //go:noinline
 func GrowStack() {
@@ -108,8 +109,11 @@ func GrowStack() {
 	stackSink(b[:])
 }
 
-// hitStack is the stack a hit needs beyond its first frames.
-const hitStack = 12 << 10
+// hitStack makes GrowStack's frame overflow the 4 KB stack a goroutine has after
+// package init, so that the runtime doubles it to 8 KB: what a hit reaches (3.2 KB deep
+// in git-credential-entra, kubectl-exec-entra and az-entra, found with a breakpoint on
+// runtime.copystack).
+const hitStack = 4 << 10
 
 //go:noinline
 func stackSink([]byte) {}
