@@ -26,7 +26,7 @@ import (
 
 func main() {
 	launch.GrowStack()
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, launch.Getenv()))
 }
 
 const program = "docker-credential-entra"

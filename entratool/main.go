@@ -22,7 +22,7 @@ func main() {
 		fmt.Println(version.Line("entratool"))
 		return
 	}
-	if fastGetToken(args, os.Getenv, os.Stdout, os.Stderr) {
+	if fastGetToken(args, launch.Getenv(), os.Stdout, os.Stderr) {
 		return
 	}
 	// `entratool version` is this build's, and says whether the engine is missing or of

@@ -26,7 +26,7 @@ const program = "git-credential-entra"
 
 func main() {
 	launch.GrowStack()
-	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, os.Getenv))
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr, launch.Getenv()))
 }
 
 // run maps the helper's outcome to an exit code: 0 for an answer or "don't know", 1

@@ -22,13 +22,14 @@ const program = "kubectl-exec-entra"
 
 func main() {
 	launch.GrowStack()
+	getenv := launch.Getenv()
 	os.Exit(execcred.Run(context.Background(), execcred.Env{
 		Args:     os.Args[1:],
-		Getenv:   os.Getenv,
+		Getenv:   getenv,
 		Stdout:   os.Stdout,
 		Stderr:   os.Stderr,
 		StdinTTY: term.IsTerminal(int(os.Stdin.Fd())),
-	}, source{getenv: os.Getenv, stderr: os.Stderr}))
+	}, source{getenv: getenv, stderr: os.Stderr}))
 }
 
 // source is the profile's token: from the shared cache, else from the engine.

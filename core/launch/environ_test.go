@@ -1,0 +1,49 @@
+package launch
+
+import (
+	"bytes"
+	"os"
+	"strings"
+	"testing"
+)
+
+// Getenv must answer exactly as os.Getenv for the environment the process started with,
+// including what exec can hand a process but os/exec would tidy away: repeated names
+// (the first counts), values with '=', empty values, entries without '=', a large
+// environment. The child is started with os.StartProcess, which passes the list as it is.
+func TestGetenvIsOsGetenv(t *testing.T) {
+	if os.Getenv("ENTRATOOL_GETENV_CHILD") == "1" {
+		getenv := Getenv()
+		keys := []string{"", "=", "A", "A=B", "DUP", "EQ", "EMPTY", "NOEQUALS", "NOPE", "LONG", "LAST", "DU", "DUPX", "\x00", "ENTRATOOL_GETENV_CHILD"}
+		for _, kv := range os.Environ() {
+			k, _, _ := strings.Cut(kv, "=")
+			keys = append(keys, k)
+		}
+		for _, k := range keys {
+			if got, want := getenv(k), os.Getenv(k); got != want {
+				t.Errorf("Getenv()(%q) = %.40q, os.Getenv says %.40q", k, got, want)
+			}
+		}
+		return
+	}
+	env := []string{
+		"DUP=first", "DUP=second", "EQ=a=b=c", "A=B=C", "EMPTY=", "NOEQUALS", "=starts-with-equals",
+		"LONG=" + strings.Repeat("x", 100<<10), "ENTRATOOL_GETENV_CHILD=1", "LAST=last",
+	}
+	var out bytes.Buffer
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := os.StartProcess(os.Args[0], []string{os.Args[0], "-test.run=^TestGetenvIsOsGetenv$", "-test.v"},
+		&os.ProcAttr{Env: env, Files: []*os.File{nil, w, w}})
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out.ReadFrom(r)
+	st, err := p.Wait()
+	if err != nil || !st.Success() || !strings.Contains(out.String(), "--- PASS: TestGetenvIsOsGetenv") {
+		t.Fatalf("child: %v %v\n%s", st, err, out.String())
+	}
+}
