@@ -48,7 +48,8 @@ type env struct {
 	bin, home, dir string
 	emu            *emulator.Emulator
 	vars           []string
-	registry       string // host:port of the emulator's ACR
+	own            []string // the variables the bench sets; vars adds the caller's
+	registry       string   // host:port of the emulator's ACR
 }
 
 func main() {
@@ -122,7 +123,7 @@ func setupOnly(binDir, dir string) error {
 		return err
 	}
 	defer e.emu.Close()
-	fmt.Printf("export %s\n", strings.Join(e.vars, " "))
+	fmt.Printf("export %s\n", strings.Join(e.own, " "))
 	fmt.Printf("minimal: %s\n", strings.Join(minimal, " "))
 	for _, t := range targets(e) {
 		if _, err := os.Stat(t.bin); err != nil {
@@ -415,7 +416,9 @@ func targets(e *env) []target {
 }
 
 func setup(bin, dir string) (*env, error) {
-	e := &env{bin: bin, dir: dir, home: filepath.Join(dir, "home")}
+	// The default home, ~/.entratool, as users have it: ENTRATOOL_HOME set would skip
+	// finding HOME, which a hit pays for otherwise.
+	e := &env{bin: bin, dir: dir, home: filepath.Join(dir, ".entratool")}
 	emu, err := emulator.Start(emulator.Options{Dir: filepath.Join(dir, "emulator")})
 	if err != nil {
 		return nil, err
@@ -453,7 +456,16 @@ func setup(bin, dir string) (*env, error) {
 	if err := s.Set(context.Background(), secret.Key("bench", secret.CertificatePassword), "bench-pw"); err != nil {
 		return nil, err
 	}
-	e.vars = []string{"ENTRATOOL_HOME=" + e.home, "SSL_CERT_FILE=" + emu.CAFile, "PATH=" + bin + ":/usr/bin:/bin", "HOME=" + dir}
+	// The caller's environment comes along (less entratool's own variables and the ones
+	// set here): git and kubectl pass the user's, and a process's first lookup costs in
+	// proportion to its size.
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); !strings.HasPrefix(k, "ENTRATOOL_") && k != "SSL_CERT_FILE" && k != "PATH" && k != "HOME" {
+			e.vars = append(e.vars, kv)
+		}
+	}
+	e.own = []string{"SSL_CERT_FILE=" + emu.CAFile, "PATH=" + bin + ":/usr/bin:/bin", "HOME=" + dir}
+	e.vars = append(e.vars, e.own...)
 	return e, nil
 }
 

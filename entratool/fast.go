@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/entratool/entratool/core/fsutil"
 	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/entratool/output"
@@ -34,7 +35,7 @@ func fastGetToken(args []string, getenv func(string) string, stdout, stderr io.W
 	if err != nil {
 		return false
 	}
-	w := bufio.NewWriter(stdout)
+	w := bufio.NewWriterSize(stdout, fsutil.SmallBuffer) // the span the files' buffers started
 	if output.Write(w, o.Output, t, l.Profile) != nil {
 		return false
 	}

@@ -14,6 +14,13 @@ import (
 	"github.com/gofrs/flock"
 )
 
+// SmallBuffer is the size a cache hit's buffers start at: the files it reads
+// (profiles.json, the certificate memo, the cache entry) and the answer it writes. The
+// Go allocator keeps each size class in spans of its own, and a fresh process pays for
+// every span it starts — its pages first touched, ~5 µs each here: buffers of one class
+// share one span, where buffers sized to their contents took one each (SPEC §11).
+const SmallBuffer = 2048
+
 // EnsurePrivateDir creates dir (and missing parents) as 0700 and checks it with the
 // trust rules: an existing directory must be the user's and not writable by group or
 // others, or it is refused (ErrUntrusted) and left exactly as it is — it may hold files

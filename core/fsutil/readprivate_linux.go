@@ -34,7 +34,11 @@ func readPrivate(path string, follow Follow, max int64) ([]byte, error) {
 	if st.Size > max {
 		return nil, tooBig(path, st.Size, max)
 	}
-	data := make([]byte, 0, st.Size+1)
+	size := st.Size + 1
+	if size < SmallBuffer {
+		size = SmallBuffer
+	}
+	data := make([]byte, 0, size)
 	for {
 		want := cap(data) - len(data)
 		var n int

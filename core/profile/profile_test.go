@@ -585,6 +585,16 @@ func TestHome(t *testing.T) {
 	if err != nil || h != "/home/someone/.entratool" {
 		t.Fatalf("default Home = %q, %v", h, err)
 	}
+	// HOME is read through getenv, like every variable (a front's getenv is
+	// launch.Getenv); the process's HOME is only the fallback.
+	h, err = Home(env(map[string]string{"HOME": "/home/given"}))
+	if err != nil || h != "/home/given/.entratool" {
+		t.Fatalf("Home with getenv's HOME = %q, %v", h, err)
+	}
+	t.Setenv("HOME", "")
+	if _, err := Home(env(nil)); err == nil || !strings.Contains(err.Error(), "set ENTRATOOL_HOME") {
+		t.Fatalf("no HOME anywhere: %v", err)
+	}
 }
 
 // Every field of Profile must survive Marshal→Parse: this fails when a field is added

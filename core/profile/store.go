@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 
 	"github.com/entratool/entratool/core/fsutil"
 )
@@ -25,11 +26,29 @@ func Home(getenv func(string) string) (string, error) {
 		}
 		return abs, nil
 	}
-	u, err := os.UserHomeDir()
-	if err != nil {
-		return "", fmt.Errorf("cannot find the home directory (%w): set ENTRATOOL_HOME", err)
+	u := getenv(homeVariable())
+	if u == "" {
+		// os.UserHomeDir's answer where the variable is unset: its error, or the fixed
+		// home of a mobile system.
+		var err error
+		if u, err = os.UserHomeDir(); err != nil {
+			return "", fmt.Errorf("cannot find the home directory (%w): set ENTRATOOL_HOME", err)
+		}
 	}
 	return filepath.Join(u, ".entratool"), nil
+}
+
+// homeVariable is the variable os.UserHomeDir reads. Home reads it through getenv, as
+// every other variable: os.UserHomeDir's os.Getenv would copy the whole environment
+// into a map on a cache hit's first lookup, the cost launch.Getenv exists to avoid.
+func homeVariable() string {
+	switch runtime.GOOS {
+	case "windows":
+		return "USERPROFILE"
+	case "plan9":
+		return "home"
+	}
+	return "HOME"
 }
 
 // Store is profiles.json in a home directory.

@@ -24,7 +24,7 @@ type AccessToken struct {
 // a final newline), without encoding/json's reflection: the get-access-token answer is
 // on every cache hit of the shim.
 func (t AccessToken) appendJSON(b []byte) []byte {
-	field := func(b []byte, key string) []byte { return append(append(b, "  \""...), key+"\": "...) }
+	field := func(b []byte, key string) []byte { return append(append(append(b, "  \""...), key...), "\": "...) }
 	b = append(b, "{\n"...)
 	b = jsonstr.Append(field(b, "accessToken"), t.AccessToken, false)
 	b = jsonstr.Append(field(append(b, ",\n"...), "expiresOn"), t.ExpiresOn, false)

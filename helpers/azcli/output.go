@@ -13,6 +13,7 @@ import (
 
 	"github.com/jmespath/go-jmespath"
 
+	"github.com/entratool/entratool/core/fsutil"
 	"github.com/entratool/entratool/core/tokencache"
 )
 
@@ -31,7 +32,7 @@ func Write(w io.Writer, v any, format, query string) error {
 		if at, ok := v.(AccessToken); ok {
 			// Every SDK call asks for this one: written directly, not through
 			// encoding/json's reflection (TestAccessTokenJSONIsEncodeJSON).
-			_, err := w.Write(at.appendJSON(nil))
+			_, err := w.Write(at.appendJSON(make([]byte, 0, max(fsutil.SmallBuffer, len(at.AccessToken)+256))))
 			return err
 		}
 		// The shim's result types declare their fields in key order, so the value

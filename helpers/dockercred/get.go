@@ -7,6 +7,7 @@ import (
 
 	"github.com/docker/docker-credential-helpers/credentials"
 
+	"github.com/entratool/entratool/core/fsutil"
 	"github.com/entratool/entratool/core/jsonstr"
 )
 
@@ -44,7 +45,7 @@ func get(helper credentials.Helper, _ credentials.Action, in io.Reader, out io.W
 // declaration order under their Go names, HTML-escaped strings, a final newline — in one
 // Write (TestWriteCredentialsIsEncodingJSON, FuzzWriteCredentials).
 func writeCredentials(w io.Writer, c *credentials.Credentials) error {
-	_, err := w.Write(appendCredentials(make([]byte, 0, 48+len(c.ServerURL)+len(c.Username)+len(c.Secret)), c))
+	_, err := w.Write(appendCredentials(make([]byte, 0, max(fsutil.SmallBuffer, 48+len(c.ServerURL)+len(c.Username)+len(c.Secret))), c))
 	return err
 }
 

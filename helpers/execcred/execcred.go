@@ -18,6 +18,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/entratool/entratool/core/fsutil"
 	"github.com/entratool/entratool/core/jsonstr"
 	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/tokencache"
@@ -112,7 +113,7 @@ func Marshal(apiVersion, token string, expires time.Time) ([]byte, error) {
 	if !expires.IsZero() {
 		stamp = expires.UTC().Format(time.RFC3339)
 	}
-	return appendExecCredential(nil, apiVersion, token, stamp), nil
+	return appendExecCredential(make([]byte, 0, max(fsutil.SmallBuffer, len(token)+160)), apiVersion, token, stamp), nil
 }
 
 // appendExecCredential writes the JSON shape of clientauthentication v1/v1beta1

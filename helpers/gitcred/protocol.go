@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/entratool/entratool/core/fsutil"
 )
 
 // MaxLine is the longest attribute line accepted, newline included; git-credential(1)
@@ -224,7 +226,7 @@ func (r *Response) Marshal() ([]byte, error) {
 	var b bytes.Buffer
 	// Sized once for what an answer holds (a token, a client id, a few short fields):
 	// growing from empty copies the token three times on every hit.
-	b.Grow(len(r.Password) + len(r.Username) + len(r.Credential) + 160)
+	b.Grow(max(fsutil.SmallBuffer, len(r.Password)+len(r.Username)+len(r.Credential)+160))
 	item := func(key, value string) error {
 		if value == "" {
 			return nil
