@@ -16,6 +16,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/entratool/entratool/core/fsutil"
 	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/profile"
 	"github.com/entratool/entratool/core/termtext"
@@ -39,15 +40,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	// The request is read once: the engine gets the same bytes if it has to answer.
 	var in []byte
 	if len(args) == 1 && (args[0] == "get" || args[0] == "erase" || args[0] == "store") {
-		b, err := io.ReadAll(io.LimitReader(stdin, 1<<20))
+		var buf bytes.Buffer
+		buf.Grow(fsutil.SmallBuffer) // the size class of the hit's other buffers
+		_, err := buf.ReadFrom(io.LimitReader(stdin, 1<<20))
 		if err != nil {
 			io.WriteString(stdout, "docker-credential-entra: reading the request: "+termtext.Escape(err.Error())+"\n")
 			return dockercred.ExitFailure
 		}
-		in = b
+		in = buf.Bytes()
 	}
 	b := &backend{getenv: getenv, stderr: stderr}
-	h := &dockercred.Helper{Backend: b, Getenv: getenv, Version: version.Current()}
+	h := &dockercred.Helper{Backend: b, Getenv: getenv, Version: version.Current}
 	var out bytes.Buffer
 	code := dockercred.Run(ctx, h, args, bytes.NewReader(in), &out)
 	if b.missed {

@@ -16,6 +16,8 @@ import (
 // wrong kind, nesting deeper than the scanner follows — to Parse, which stays the source
 // of truth: what ParseHit accepts, Parse accepts with the same result (the tests and
 // FuzzParseHit hold the two together, unknown keys included).
+//
+// The Config's strings may share data's bytes: data must not change afterwards.
 func ParseHit(path string, data []byte) (*Config, error) {
 	if c, ok := parseHit(bytes.TrimPrefix(data, utf8BOM)); ok {
 		c.Path = path
@@ -25,8 +27,9 @@ func ParseHit(path string, data []byte) (*Config, error) {
 }
 
 func parseHit(file []byte) (*Config, bool) {
-	// One copy of the file as a string: every value read is a substring of it.
-	data := string(file)
+	// The file's bytes as a string, not copied (jsonscan.Owned): every value read is a
+	// substring of it. ParseHit's data is a buffer just read, never written again.
+	data := jsonscan.Owned(file)
 	c := &Config{}
 	i := jsonscan.SkipSpace(data, 0)
 	end, ok := jsonscan.Object(data, i, func(key string, v int) (int, bool) {

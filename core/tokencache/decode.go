@@ -3,7 +3,6 @@ package tokencache
 import (
 	"encoding/json"
 	"time"
-	"unsafe"
 
 	"github.com/entratool/entratool/core/internal/jsonscan"
 )
@@ -18,7 +17,7 @@ import (
 // json.Unmarshal decodes to the same value (TestDecodeEntryIsUnmarshal, FuzzDecodeEntry).
 
 // decodeEntry is json.Unmarshal(data, e), except that the strings it decodes may share
-// data's bytes (ownedString): data must not change afterwards. Its callers decode a
+// data's bytes (jsonscan.Owned): data must not change afterwards. Its callers decode a
 // buffer just read from a file and then drop it.
 func decodeEntry(data []byte, e *cacheEntry) error {
 	var f cacheEntry
@@ -65,7 +64,7 @@ var (
 )
 
 func scanEntry(file []byte, e *cacheEntry) bool {
-	data := ownedString(file) // every string read is a substring of the file's bytes
+	data := jsonscan.Owned(file) // every string read is a substring of the file's bytes
 	end, ok := fields(data, jsonscan.SkipSpace(data, 0), entryKeys, func(k, v int) (int, bool) {
 		switch k {
 		case 0:
@@ -98,7 +97,7 @@ func scanToken(data string, i int, t *Token) (int, bool) {
 }
 
 func scanMemo(file []byte, e *memoEntry) bool {
-	data := ownedString(file)
+	data := jsonscan.Owned(file)
 	end, ok := fields(data, jsonscan.SkipSpace(data, 0), memoKeys, func(n, v int) (int, bool) {
 		if n == 3 {
 			return scanTime(data, v, &e.NotAfter)
@@ -106,16 +105,6 @@ func scanMemo(file []byte, e *memoEntry) bool {
 		return scanString(data, v, [...]*string{&e.Path, &e.Identity, &e.Thumbprint, nil, &e.Subject}[n])
 	})
 	return ok && jsonscan.End(data, end)
-}
-
-// ownedString is b's bytes as a string, without a copy: the decoders' callers hand over a
-// buffer they never touch again (decodeEntry). Copying it was a hit's largest single
-// allocation — the token is 1–4 KB — made only to be read once.
-func ownedString(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // scanString takes a string only: json.Unmarshal leaves a field unchanged for null,

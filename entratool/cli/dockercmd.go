@@ -63,7 +63,7 @@ func runDockerCredentialHelper(ctx context.Context, opts *dockerHelperOptions) e
 	h := &dockercred.Helper{
 		Backend: &engineBackend{a: a, client: token.NewHTTPClient(token.HTTPOptions{Logger: a.logger})},
 		Getenv:  a.Getenv,
-		Version: version.Current(),
+		Version: version.Current,
 		Debug:   a.debugf,
 	}
 	if code := dockercred.Run(ctx, h, opts.Args, opts.IO.In, opts.IO.Out); code != 0 {

@@ -4,7 +4,6 @@
 package output
 
 import (
-	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -52,7 +51,12 @@ func Write(w io.Writer, f string, t *tokencache.Token, p *profile.Profile) error
 		_, err = io.WriteString(w, s)
 		return err
 	default: // "token"
-		_, err := fmt.Fprintln(w, t.AccessToken)
+		// Not fmt.Fprintln: fmt copies the token into a buffer of its own that grows
+		// twice, on every cache hit of get-token (whose w is buffered).
+		if _, err := io.WriteString(w, t.AccessToken); err != nil {
+			return err
+		}
+		_, err := io.WriteString(w, "\n")
 		return err
 	}
 }

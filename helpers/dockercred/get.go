@@ -21,6 +21,8 @@ func get(helper credentials.Helper, _ credentials.Action, in io.Reader, out io.W
 	// As credentials.Get reads it: the lines (at most bufio.MaxScanTokenSize each, CR
 	// LF or LF, a final CR dropped) joined without separators, then trimmed.
 	scanner := bufio.NewScanner(in)
+	// The same limit as the default; a first buffer of the hit's size class (SmallBuffer).
+	scanner.Buffer(make([]byte, 0, fsutil.SmallBuffer), bufio.MaxScanTokenSize)
 	var joined strings.Builder
 	for scanner.Scan() {
 		joined.Write(scanner.Bytes())

@@ -78,8 +78,9 @@ type Helper struct {
 	Getenv func(string) string
 	// Debug, if set, receives one line per decision (never a secret).
 	Debug func(msg string, args ...any)
-	// Version is printed by the version action.
-	Version string
+	// Version is printed by the version action; asked only then (version.Current reads the
+	// build information, work a credential request has no use for).
+	Version func() string
 }
 
 // For binds the helper to ctx as the credentials.Helper that docker-credential-helpers'
@@ -99,7 +100,7 @@ func Run(ctx context.Context, h *Helper, args []string, in io.Reader, out io.Wri
 	}
 	switch args[0] {
 	case "--version", "-v", credentials.ActionVersion:
-		fmt.Fprintf(out, "docker-credential-entra (github.com/entratool/entratool) %s\n", h.Version)
+		fmt.Fprintf(out, "docker-credential-entra (github.com/entratool/entratool) %s\n", h.Version())
 		return ExitOK
 	case "--help", "-h":
 		fmt.Fprintln(out, Usage)

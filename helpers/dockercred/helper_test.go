@@ -161,7 +161,7 @@ func (f *fixture) helper(b *memBackend, env map[string]string) *Helper {
 	return &Helper{
 		Backend: b,
 		Getenv:  func(k string) string { return env[k] },
-		Version: "v1.2.3-test",
+		Version: func() string { return "v1.2.3-test" },
 	}
 }
 

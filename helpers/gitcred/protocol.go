@@ -70,7 +70,7 @@ func (e *LineError) Error() string {
 // a trailing CR is dropped, unknown keys are ignored, and a line without '=' fails the
 // whole request. Bytes after the blank line are left unread.
 func Parse(r io.Reader) (*Request, error) {
-	br := bufio.NewReaderSize(r, 4096)
+	br := bufio.NewReaderSize(r, fsutil.SmallBuffer) // longer lines are read in pieces (readLine)
 	req := &Request{}
 	for n := 1; ; n++ {
 		if n > maxLines {

@@ -16,6 +16,7 @@ package jsonscan
 import (
 	"encoding/json"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // MaxDepth bounds the nesting the scanner follows; deeper values are left to
@@ -325,4 +326,15 @@ func afterItem(data string, i int, closing byte) (next int, done, ok bool) {
 		return i + 1, true, true
 	}
 	return 0, false, false
+}
+
+// Owned is b's bytes as a string, without a copy, for a decoder whose caller hands over
+// a buffer it never writes again (a file just read): the strings decoded from it are
+// substrings of it. A copy was a hit's largest allocation — a 1–4 KB token, the whole of
+// profiles.json — made only to be read once, and a heap span of its own size class.
+func Owned(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(unsafe.SliceData(b), len(b))
 }
