@@ -2,7 +2,8 @@
 // documents a cache hit prints (az's token, kubectl's ExecCredential). encoding/json
 // builds a type's encoder by reflection on first use, and a fresh process pays for it:
 // about 190K instructions in az-entra's hit, more than the rest of its work. The tests
-// and the fuzz target hold this to encoding/json's bytes.
+// and the fuzz target hold this to encoding/json's bytes. PlainEnd, the scan for bytes a
+// string needs no escape for, also serves the hit's JSON reader (core/internal/jsonscan).
 package jsonstr
 
 import (
@@ -24,13 +25,9 @@ var (
 // \ufffd, and with escapeHTML (json.Marshal's default) also '<', '>' and '&'.
 func Append(b []byte, s string, escapeHTML bool) []byte {
 	b = append(b, '"')
-	plain := &safe
-	if escapeHTML {
-		plain = &htmlSafe
-	}
 	start := 0
 	for i := 0; i < len(s); {
-		if i = skipPlain(s, i, plain); i == len(s) {
+		if i = PlainEnd(s, i, escapeHTML); i == len(s) {
 			break
 		}
 		c := s[i]
@@ -75,13 +72,20 @@ func Append(b []byte, s string, escapeHTML bool) []byte {
 	return append(b, '"')
 }
 
-// skipPlain returns the index of the first byte at or after i that is not in plain, or
-// len(s). It looks at sixteen bytes at a time for a byte that may need an escape — a
-// control character, '"', '\\', '<', '>', '&' or a byte ≥ 0x80 — since a token is 1–2
-// KB of bytes that need none: a byte at a time, a 1.2 KB token cost Append some 20K
-// instructions. '<', '>' and '&' stop the word test whether or not they are escaped;
-// plain decides, and the test goes on after them.
-func skipPlain(s string, i int, plain *[4]uint64) int {
+// PlainEnd returns the index of the first byte at or after i that a JSON string does not
+// hold as it is — '"', '\\', a control character, a byte ≥ 0x80 (the start of a rune to
+// check), and with escapeHTML '<', '>' and '&' — or len(s). Append copies the bytes
+// before it; a reader (core/internal/jsonscan, escapeHTML false) skips them.
+//
+// It looks at sixteen bytes at a time, since a token is 1–2 KB of bytes that need none:
+// a byte at a time, a 1.2 KB token cost Append some 20K instructions. '<', '>' and '&'
+// stop the word test whether or not they are escaped; the table decides, and the test
+// goes on after them.
+func PlainEnd(s string, i int, escapeHTML bool) int {
+	plain := &safe
+	if escapeHTML {
+		plain = &htmlSafe
+	}
 	for i+16 <= len(s) {
 		b := s[i : i+16] // one bounds check for both words
 		lo, hi := mayEscape(word(b[:8])), mayEscape(word(b[8:]))
@@ -114,7 +118,7 @@ func word(b string) uint64 {
 }
 
 // mayEscape has the high bit of each byte of x set that may need an escape (see
-// skipPlain); the lowest set bit is the first such byte.
+// PlainEnd); the lowest set bit is the first such byte.
 func mayEscape(x uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	// Each of these is zero in a byte that is one of a pair: setting bit 2 makes '"'

@@ -54,17 +54,13 @@ func needsEscape(c byte, escapeHTML bool) bool {
 	return c < 0x20 || c == '"' || c == '\\' || c >= 0x80 || escapeHTML && (c == '<' || c == '>' || c == '&')
 }
 
-// skipPlain's sixteen-bytes-at-a-time test finds the same byte as the byte loop, and Append
+// PlainEnd's sixteen-bytes-at-a-time test finds the same byte as the byte loop, and Append
 // writes encoding/json's bytes around it: every byte value at every offset of every
 // length up to 40, in a run of every byte that needs no escape ('<', '>' and '&' among
 // them without escapeHTML, where the word test stops at them and must go on), from
 // several starts.
-func TestSkipPlainIsTheByteLoop(t *testing.T) {
+func TestPlainEndIsTheByteLoop(t *testing.T) {
 	for _, html := range []bool{false, true} {
-		plain := &safe
-		if html {
-			plain = &htmlSafe
-		}
 		var run []byte
 		for c := 0; c < 256; c++ {
 			if !needsEscape(byte(c), html) {
@@ -77,8 +73,8 @@ func TestSkipPlainIsTheByteLoop(t *testing.T) {
 			return i
 		}
 		check := func(s []byte, start int) {
-			if got, want := skipPlain(string(s), start, plain), naive(string(s), start); got != want {
-				t.Fatalf("html=%v %q from %d: skipPlain = %d, want %d", html, s, start, got, want)
+			if got, want := PlainEnd(string(s), start, html), naive(string(s), start); got != want {
+				t.Fatalf("html=%v %q from %d: PlainEnd = %d, want %d", html, s, start, got, want)
 			}
 		}
 		for n := 0; n <= 40; n++ {
@@ -103,7 +99,7 @@ func TestSkipPlainIsTheByteLoop(t *testing.T) {
 			}
 		}
 		long := bytes.Repeat(run, 20)
-		if got := skipPlain(string(long), 0, plain); got != len(long) {
+		if got := PlainEnd(string(long), 0, html); got != len(long) {
 			t.Fatalf("html=%v all plain: %d, want %d", html, got, len(long))
 		}
 	}

@@ -17,6 +17,8 @@ import (
 	"encoding/json"
 	"unicode/utf8"
 	"unsafe"
+
+	"github.com/entratool/entratool/core/jsonstr"
 )
 
 // MaxDepth bounds the nesting the scanner follows; deeper values are left to
@@ -167,7 +169,7 @@ func scanString(data string, i int) (end int, slow, ok bool) {
 	}
 	ascii := true
 	for j := i + 1; j < len(data); j++ {
-		if j = skipPlain(data, j); j >= len(data) {
+		if j = jsonstr.PlainEnd(data, j, false); j >= len(data) {
 			break
 		}
 		switch c := data[j]; {
@@ -199,32 +201,6 @@ func scanString(data string, i int) (end int, slow, ok bool) {
 		}
 	}
 	return 0, false, false
-}
-
-// skipPlain returns the index of the first byte at or after j that is not plain string
-// content — '"', '\\', a control character or a byte ≥ 0x80 — or len(s). It tests eight
-// bytes at a time (a token is 1–2 KB of plain bytes, read on every cache hit), then
-// finds the byte one at a time.
-func skipPlain(s string, j int) int {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	for ; j+8 <= len(s); j += 8 {
-		b := s[j : j+8] // one bounds check, one load
-		x := uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
-			uint64(b[4])<<32 | uint64(b[5])<<40 | uint64(b[6])<<48 | uint64(b[7])<<56
-		quote, backslash := x^(ones*'"'), x^(ones*'\\')
-		// A byte's high bit ends up set if it is < 0x20, is zero after the xor (a quote
-		// or a backslash), or was ≥ 0x80; a borrow can only add bits above a byte that
-		// is already one of these, and the loop below finds the first.
-		if ((x-ones*0x20)|(quote-ones)&^quote|(backslash-ones)&^backslash|x)&highs != 0 {
-			break
-		}
-	}
-	for ; j < len(s); j++ {
-		if c := s[j]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
-			return j
-		}
-	}
-	return j
 }
 
 func hex4(b string) bool {

@@ -1,10 +1,14 @@
 package jsonscan
 
-import "testing"
+import (
+	"testing"
 
-// skipPlain's eight-bytes-at-a-time test finds the same byte as a plain loop: every
-// byte value at every offset of a run of plain bytes, from every start.
-func TestSkipPlainIsTheByteLoop(t *testing.T) {
+	"github.com/entratool/entratool/core/jsonstr"
+)
+
+// What a reader skips in a string (jsonstr.PlainEnd without escapeHTML) is what a plain
+// loop skips: every byte value at every offset of a run of plain bytes, from every start.
+func TestPlainEndIsTheByteLoop(t *testing.T) {
 	naive := func(s string, j int) int {
 		for ; j < len(s); j++ {
 			if c := s[j]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
@@ -19,13 +23,13 @@ func TestSkipPlainIsTheByteLoop(t *testing.T) {
 			s := []byte(plain[:24])
 			s[at] = byte(c)
 			for start := 0; start <= len(s); start++ {
-				if got, want := skipPlain(string(s), start), naive(string(s), start); got != want {
-					t.Fatalf("byte %#02x at %d, from %d: skipPlain = %d, want %d", c, at, start, got, want)
+				if got, want := jsonstr.PlainEnd(string(s), start, false), naive(string(s), start); got != want {
+					t.Fatalf("byte %#02x at %d, from %d: PlainEnd = %d, want %d", c, at, start, got, want)
 				}
 			}
 		}
 	}
-	if got := skipPlain(plain, 0); got != len(plain) {
+	if got := jsonstr.PlainEnd(plain, 0, false); got != len(plain) {
 		t.Fatalf("all plain: %d, want %d", got, len(plain))
 	}
 }
