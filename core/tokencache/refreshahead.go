@@ -23,13 +23,8 @@ const DefaultRefreshAhead = 15 * time.Minute
 // RefreshAhead is the one reading of ENTRATOOL_REFRESH_AHEAD, parsed as Open parses
 // ENTRATOOL_REFRESH_MARGIN: a valid, non-negative Go duration, else the default. 0 is off.
 func RefreshAhead(getenv func(string) string) time.Duration {
-	if getenv != nil {
-		// Unset is the usual case, and parsing "" builds an error to throw away.
-		if v := getenv(RefreshAheadEnv); v != "" {
-			if d, err := time.ParseDuration(v); err == nil && d >= 0 {
-				return d
-			}
-		}
+	if d, ok := envDuration(getenv, RefreshAheadEnv); ok {
+		return d
 	}
 	return DefaultRefreshAhead
 }

@@ -47,18 +47,28 @@ const MarginEnv = "ENTRATOOL_REFRESH_MARGIN"
 // refresh margin from ENTRATOOL_REFRESH_MARGIN when it is a valid duration.
 func Open(home string, getenv func(string) string) *Cache {
 	c := &Cache{Dir: Dir(home, getenv)}
-	if getenv != nil {
-		// Unset is the usual case, and parsing "" builds an error to throw away.
-		if v := getenv(MarginEnv); v != "" {
-			if d, err := time.ParseDuration(v); err == nil && d >= 0 {
-				c.Margin = d
-				if d == 0 {
-					c.Margin = NoMargin // 0 asked for: served to the last second, not the default
-				}
-			}
+	if d, ok := envDuration(getenv, MarginEnv); ok {
+		c.Margin = d
+		if d == 0 {
+			c.Margin = NoMargin // 0 asked for: served to the last second, not the default
 		}
 	}
 	return c
+}
+
+// envDuration is the variable name as a valid, non-negative Go duration; ok is false
+// when it is unset (or getenv nil) or anything else.
+func envDuration(getenv func(string) string, name string) (d time.Duration, ok bool) {
+	if getenv == nil {
+		return 0, false
+	}
+	// Unset is the usual case, and parsing "" builds an error to throw away.
+	v := getenv(name)
+	if v == "" {
+		return 0, false
+	}
+	d, err := time.ParseDuration(v)
+	return d, err == nil && d >= 0
 }
 
 // CredentialID names a profile's key material without loading it (SPEC §14: cache keys
