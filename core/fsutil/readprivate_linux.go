@@ -61,9 +61,7 @@ func readPrivate(path string, follow Follow, max int64) ([]byte, error) {
 // fileTrusted is CheckFile's rule for what a cache hit meets every time — a regular file
 // of the user's, not writable by group or others — decided on the Stat_t itself, with
 // no fs.FileInfo to allocate. false means "ask CheckFile", which words any refusal.
-func fileTrusted(st *syscall.Stat_t) bool {
-	return st.Mode&syscall.S_IFMT == syscall.S_IFREG && int(st.Uid) == effectiveUID() && st.Mode&0o022 == 0
-}
+func fileTrusted(st *syscall.Stat_t) bool { return ownPrivate(st, syscall.S_IFREG) }
 
 // dirTrusted is checkDir's rule for a plain directory (not a symlink) of the user's, not
 // writable by group or others, from lstat into a Stat_t on the stack: os.Lstat
@@ -74,7 +72,13 @@ func dirTrusted(dir string) bool {
 	if ignoringEINTR(func() error { return syscall.Lstat(dir, &st) }) != nil {
 		return false
 	}
-	return st.Mode&syscall.S_IFMT == syscall.S_IFDIR && int(st.Uid) == effectiveUID() && st.Mode&0o022 == 0
+	return ownPrivate(&st, syscall.S_IFDIR)
+}
+
+// ownPrivate is the rule both fast checks apply: of the kind asked, owned by the
+// effective user, writable by no one else.
+func ownPrivate(st *syscall.Stat_t, kind uint32) bool {
+	return st.Mode&syscall.S_IFMT == kind && int(st.Uid) == effectiveUID() && st.Mode&0o022 == 0
 }
 
 // openRaw is openReadNoBlock with a raw descriptor; its errors are *fs.PathError, as
