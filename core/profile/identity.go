@@ -1,8 +1,9 @@
 package profile
 
 import (
-	"net/url"
 	"strings"
+
+	"github.com/entratool/entratool/core/weburl"
 )
 
 // IdentityChanged reports whether cur signs in somewhere other than old: another
@@ -24,7 +25,7 @@ func IdentityChanged(old, cur *Profile) bool {
 // Spellings of one authority compare equal; anything else, however close, does not.
 func authorityKey(p *Profile) string {
 	a := strings.TrimSpace(p.Authority())
-	u, err := url.Parse(a)
+	u, err := weburl.Parse(a)
 	if err != nil || u.Host == "" {
 		return strings.ToLower(strings.TrimRight(a, "/"))
 	}

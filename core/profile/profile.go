@@ -10,9 +10,10 @@ package profile
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"strings"
 	"unicode"
+
+	"github.com/entratool/entratool/core/weburl"
 )
 
 // Profile is one entry of profiles.json. The json tags are the file's keys; the field
@@ -250,7 +251,7 @@ func validAuthority(s string) error {
 // validEndpoint checks a service's base URL: https (MSAL and Graph refuse anything
 // else), scheme and host only.
 func validEndpoint(field, s, example string) error {
-	u, err := url.Parse(s)
+	u, err := weburl.Parse(s)
 	if err != nil || u.Host == "" || u.Opaque != "" {
 		return fieldErr(field, "%s %q is not a URL like %s", field, s, example)
 	}

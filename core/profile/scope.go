@@ -2,8 +2,9 @@ package profile
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
+
+	"github.com/entratool/entratool/core/weburl"
 )
 
 // ResourceScope is the scope of a resource's token, as az's --resource takes it:
@@ -33,6 +34,6 @@ func bareResource(s string) bool {
 	if !strings.Contains(s, "://") {
 		return false
 	}
-	u, err := url.Parse(s)
+	u, err := weburl.Parse(s)
 	return err == nil && u.Host != "" && (u.Path == "" || u.Path == "/") && u.RawQuery == "" && u.Fragment == ""
 }

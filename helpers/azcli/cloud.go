@@ -2,8 +2,9 @@ package azcli
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
+
+	"github.com/entratool/entratool/core/weburl"
 )
 
 // Cloud is the part of an Azure CLI cloud definition the token commands use
@@ -69,7 +70,7 @@ var (
 // cloud's login host (including a private test authority) is the public cloud.
 func CloudFor(authority string) Cloud {
 	host := authority
-	if u, err := url.Parse(authority); err == nil && u.Host != "" {
+	if u, err := weburl.Parse(authority); err == nil && u.Host != "" {
 		host = u.Hostname()
 	}
 	switch strings.ToLower(host) {

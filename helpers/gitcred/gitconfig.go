@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/entratool/entratool/core/fsutil"
+	"github.com/entratool/entratool/core/weburl"
 )
 
 // This file is the git-config half of `entratool git setup`: the credential.<url>
@@ -38,7 +38,7 @@ func usageErr(format string, args ...any) error {
 // host as gitHosts lists it. A URL that is not https, or not one the helper could
 // answer for, is a *UsageError.
 func CredentialURL(raw string) (key, host string, err error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
+	u, err := weburl.Parse(strings.TrimSpace(raw))
 	if err != nil || u.Host == "" || u.Opaque != "" {
 		return "", "", usageErr("--url %q is not a URL like https://dev.azure.com/ORG", raw)
 	}

@@ -11,12 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/entratool/entratool/core/fsutil"
+	"github.com/entratool/entratool/core/weburl"
 )
 
 // MaxLine is the longest attribute line accepted, newline included; git-credential(1)
@@ -172,7 +172,7 @@ func appendOrReset(list []string, v string) []string {
 
 // setURL is git's credential_from_url: the URL replaces the whole request.
 func (req *Request) setURL(value string, n int) error {
-	u, err := url.Parse(value)
+	u, err := weburl.Parse(value)
 	if err != nil || u.Scheme == "" || u.Opaque != "" {
 		return &LineError{Line: n, Reason: "url is not a URL like https://host/path"}
 	}
