@@ -69,7 +69,7 @@ func fileTrusted(st *syscall.Stat_t) bool { return ownPrivate(st, syscall.S_IFRE
 // means "ask checkDir", which follows a symlink by its rule and words any refusal.
 func dirTrusted(dir string) bool {
 	var st syscall.Stat_t
-	if ignoringEINTR(func() error { return syscall.Lstat(dir, &st) }) != nil {
+	if ignoringEINTR(func() error { return Lstat(dir, &st) }) != nil {
 		return false
 	}
 	return ownPrivate(&st, syscall.S_IFDIR)
@@ -89,7 +89,7 @@ func openRaw(path string, follow bool) (fd int, err error) {
 		flags |= syscall.O_NOFOLLOW
 	}
 	err = ignoringEINTR(func() (err error) {
-		fd, err = syscall.Open(path, flags, 0)
+		fd, err = OpenRaw(path, flags, 0)
 		return err
 	})
 	if err != nil {

@@ -3,6 +3,8 @@ package launch
 import (
 	"syscall"
 	"unsafe"
+
+	"github.com/entratool/entratool/core/fsutil"
 )
 
 // maxEnviron bounds the environment read: Linux allows a few MB of arguments and
@@ -12,7 +14,7 @@ const maxEnviron = 1 << 20
 // startEnviron reads /proc/self/environ with raw system calls (an os.File would start
 // the network poller). ok is false if it cannot be read whole.
 func startEnviron() (environ, bool) {
-	fd, err := syscall.Open("/proc/self/environ", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	fd, err := fsutil.OpenRaw("/proc/self/environ", syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return "", false
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,13 +49,19 @@ func (k Key) normalized() Key {
 // spread distinct keys (each entry also stores its full key, compared on read), and
 // crypto packages cost the lean front ends start-up time.
 func (k Key) ID() string {
+	d := k.digest()
+	return hex.EncodeToString(d[:])
+}
+
+// digest is the FNV-128a digest ID spells in hex.
+func (k Key) digest() [16]byte {
 	n := k.normalized()
-	h := fnv.New128a()
-	for _, s := range []string{n.Kind, n.Authority, n.TenantID, n.ClientID, n.Scope, n.Credential} {
-		h.Write([]byte(s))
-		h.Write([]byte{0})
+	h := newFNV128a()
+	for _, s := range [...]string{n.Kind, n.Authority, n.TenantID, n.ClientID, n.Scope, n.Credential} {
+		h.writeString(s)
+		h.writeString("\x00")
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	return h.sum()
 }
 
 // OfApp reports whether k belongs to p's app registration: the same tenant and client
@@ -107,7 +112,10 @@ func (c *Cache) margin() time.Duration {
 	return DefaultMargin
 }
 
-func (c *Cache) path(k Key) string { return filepath.Join(c.Dir, "tokens", k.ID()+".json") }
+func (c *Cache) path(k Key) string {
+	d := k.digest()
+	return digestPath(joinElem(c.Dir, "tokens"), &d, ".json")
+}
 
 // maxEntrySize bounds a cache or memo file; real ones are a few kilobytes.
 const maxEntrySize = 1 << 20
@@ -144,7 +152,7 @@ func (c *Cache) entry(k Key) (*Token, error) {
 // CheckDirs applies the trust rules to the cache directory and its tokens directory:
 // another user who can write there could plant the token a helper hands to git.
 func (c *Cache) CheckDirs() error {
-	return fsutil.CheckDirs(c.Dir, filepath.Join(c.Dir, "tokens"))
+	return fsutil.CheckDirs(c.Dir, joinElem(c.Dir, "tokens"))
 }
 
 // Get returns the cached token for k if it is valid for longer than the margin.

@@ -1,9 +1,7 @@
 package tokencache
 
 import (
-	"encoding/hex"
 	"encoding/json"
-	"hash/fnv"
 	"os"
 	"path/filepath"
 	"time"
@@ -30,7 +28,7 @@ func (c CertInfo) Same(d CertInfo) bool {
 }
 
 // MemoDir is where the cache directory keeps its CertMemo.
-func MemoDir(cacheDir string) string { return filepath.Join(cacheDir, "certs") }
+func MemoDir(cacheDir string) string { return joinElem(cacheDir, "certs") }
 
 // CertMemo remembers a certificate file's thumbprint (and expiry) against the file's
 // identity, so the cache key can be computed with one stat instead of decrypting the
@@ -49,9 +47,10 @@ type memoEntry struct {
 
 // name is the memo file for key (a path, or a key-store certificate's "x5t:" name).
 func (m CertMemo) name(key string) string {
-	h := fnv.New128a()
-	h.Write([]byte(key))
-	return filepath.Join(m.Dir, hex.EncodeToString(h.Sum(nil))+".json")
+	h := newFNV128a()
+	h.writeString(key)
+	d := h.sum()
+	return digestPath(m.Dir, &d, ".json")
 }
 
 func (m CertMemo) file(path string) string {
@@ -96,12 +95,13 @@ func (m CertMemo) write(file string, e memoEntry) error {
 // Lookup returns what is remembered of the certificate file at path if the file is
 // unchanged.
 func (m CertMemo) Lookup(path string) (CertInfo, bool) {
-	fi, err := os.Stat(path)
+	var buf [64]byte
+	id, err := statIdentity(path, buf[:0])
 	if err != nil {
 		return CertInfo{}, false
 	}
 	e, ok := m.read(m.file(path))
-	if !ok || e.Path != path || e.Identity != fileIdentity(fi) {
+	if !ok || e.Path != path || e.Identity != string(id) {
 		return CertInfo{}, false
 	}
 	return e.CertInfo, true

@@ -44,3 +44,33 @@ func TestAppendDecimalIsPercentD(t *testing.T) {
 		}
 	}
 }
+
+// statIdentity (the hit's, from a Stat_t on Linux) says what fileIdentity of os.Stat
+// says, through a symlink too, and fails as os.Stat does.
+func TestStatIdentityIsFileIdentity(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "cert.pfx")
+	if err := os.WriteFile(p, []byte("1234567"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.pfx")
+	if err := os.Symlink(p, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{p, link} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := statIdentity(path, []byte("x"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := "x" + fileIdentity(fi); string(got) != want {
+			t.Errorf("statIdentity(%s) = %q, want %q", path, got, want)
+		}
+	}
+	if _, err := statIdentity(filepath.Join(dir, "missing"), nil); !os.IsNotExist(err) {
+		t.Errorf("missing file: %v, want not-exist", err)
+	}
+}
