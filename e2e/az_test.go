@@ -345,6 +345,45 @@ func TestAzShimCommands(t *testing.T) {
 	}
 }
 
+// A --query other than a bare identifier runs in the engine's az entry point (az-entra
+// does not link go-jmespath), on a miss as on a hit; bare identifiers stay in the front.
+func TestAzShimComplexQuery(t *testing.T) {
+	w := newAzWorld(t, &profile.Profile{Name: "az", Scope: graph, SubscriptionID: subscriptionID})
+
+	// A miss: the engine's az entry point asks its token entry point, as the front would.
+	out := w.mustAz(nil, "account", "get-access-token", "--resource", graphAudience, "--query", "[tokenType, accessToken]", "-o", "tsv")
+	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+	if len(lines) != 2 || lines[0] != "Bearer" {
+		t.Fatalf("--query [tokenType, accessToken] -o tsv: %q", out)
+	}
+	w.claims(lines[1], graphAudience)
+
+	w.emu.ResetCounts()
+	if tok := w.mustAz(nil, "account", "get-access-token", "--resource", graphAudience, "--query", "accessToken", "-o", "tsv"); tok != lines[1]+"\n" {
+		t.Fatalf("--query accessToken (the front, a hit): %q, want %q", tok, lines[1])
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"account", "get-access-token", "--resource", graphAudience, "--query", "{t:tokenType}"}, "{\n  \"t\": \"Bearer\"\n}\n"},
+		{[]string{"account", "list", "--query", "[0].user.name", "-o", "tsv"}, clientID + "\n"},
+		{[]string{"account", "show", "--query", "{s: id, t: tenantId}", "-o", "tsv"}, subscriptionID + "\t" + tenantID + "\n"},
+	} {
+		if out := w.mustAz(nil, tc.args...); out != tc.want {
+			t.Errorf("az %q: %q, want %q", tc.args, out, tc.want)
+		}
+	}
+	if c := w.emu.Counts(); c.Total != 0 {
+		t.Fatalf("cache hits through the engine made %d requests", c.Total)
+	}
+
+	out, errOut, code := w.az("account", "get-access-token", "--query", "[[")
+	if code != 2 || out != "" || errOut != "ERROR: argument --query: invalid jmespath_type value: '[['\n" {
+		t.Fatalf("invalid --query: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+}
+
 // Commands the shim does not answer go to the real az, with their arguments intact;
 // without one they fail with exit 2 and say why. Two shims on PATH never loop.
 func TestAzShimPassThrough(t *testing.T) {

@@ -15,6 +15,8 @@ import (
 	"github.com/entratool/entratool/core/termtext"
 	"github.com/entratool/entratool/core/version"
 	"github.com/entratool/entratool/entratool/cli"
+	"github.com/entratool/entratool/helpers/azcli"
+	"github.com/entratool/entratool/helpers/azcli/azjmes"
 )
 
 func main() {
@@ -42,6 +44,8 @@ func run(ctx context.Context, args []string, s cli.Streams, getenv func(string) 
 		return serveToken(ctx, args, s, getenv)
 	case launch.EntryRefresh:
 		return refresh(ctx, args, getenv, func() { os.Exit(1) })
+	case launch.EntryAz:
+		return runAz(ctx, args, s, getenv)
 	}
 	fmt.Fprintf(s.Err, "%s: unknown entry point %q: install every entratool binary together (make install)\n", launch.EngineName, termtext.Escape(entry))
 	return 2
@@ -96,4 +100,35 @@ func serveToken(ctx context.Context, args []string, s cli.Streams, getenv func(s
 		return resp.Error.Code
 	}
 	return 0
+}
+
+// azProgram is the front the az entry point acts for: it names itself in messages.
+const azProgram = "az-entra"
+
+// runAz is the az shim's entry point (launch.EntryAz): az-entra hands it a command
+// whose --query only the full JMESPath evaluator can answer, as its mode ("az" or
+// "azd") and its arguments. It runs azcli.Run (or RunAzd) exactly as the front does —
+// the same Source, streams, environment and local zone — but compiles --query with
+// azjmes, and has no engine to hand a query on to.
+func runAz(ctx context.Context, args []string, s cli.Streams, getenv func(string) string) int {
+	if len(args) == 0 || (args[0] != "az" && args[0] != "azd") {
+		fmt.Fprintf(s.Err, "%s: %s%s takes the mode (az or azd), then the command line: install every entratool binary together (make install)\n", launch.EngineName, launch.AsFlag, launch.EntryAz)
+		return azcli.ExitUsage
+	}
+	mode, args := args[0], args[1:]
+	env := azcli.Env{
+		Args:   args,
+		Getenv: getenv,
+		Stdout: s.Out,
+		Stderr: s.Err,
+		Local:  time.Local,
+		Self:   azcli.Self,
+		Exec:   azcli.ExecReal,
+		Query:  azjmes.Compile,
+	}
+	src := &azcli.LocalSource{Program: azProgram, Getenv: getenv, Stderr: s.Err, Debug: azcli.DebugWanted(getenv, args)}
+	if mode == "azd" {
+		return azcli.RunAzd(ctx, env, src)
+	}
+	return azcli.Run(ctx, env, src)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/version"
 	"github.com/entratool/entratool/entratool/cli"
+	"github.com/entratool/entratool/helpers/azcli"
 )
 
 func engine(t *testing.T, args ...string) (string, string, int) {
@@ -65,6 +66,33 @@ func TestVersion(t *testing.T) {
 		out, errOut, code := engine(t, tc.args...)
 		if code != 0 || out != tc.want+"\n" || errOut != "" {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want %q", tc.args, code, out, errOut, tc.want)
+		}
+	}
+}
+
+// The az entry point (launch.EntryAz) is az-entra's command line after its mode,
+// answered with the full JMESPath evaluator; without a mode it is refused.
+func TestAzEntry(t *testing.T) {
+	as := launch.AsFlag + launch.EntryAz
+	for _, args := range [][]string{{as}, {as, "account", "show"}, {as, "AZ", "version"}} {
+		if out, errOut, code := engine(t, args...); code != 2 || out != "" || !strings.Contains(errOut, "takes the mode (az or azd)") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+	for _, tc := range []struct {
+		args     []string
+		code     int
+		out, err string
+	}{
+		{[]string{as, "az", "version", "--query", `"azure-cli"`, "-o", "tsv"}, 0, azcli.CLIVersion + "\n", ""},
+		{[]string{as, "az", "version", "--query", "keys(@) | sort(@) | [0]"}, 0, "\"azure-cli\"\n", ""},
+		{[]string{as, "az", "account", "show", "--query", "[["}, 2, "", "ERROR: argument --query: invalid jmespath_type value: '[['\n"},
+		{[]string{as, "az", "account", "show", "--query", "user.name"}, 1, "", "ERROR: Please run 'az login' to setup account.\n"},
+		{[]string{as, "azd", "auth", "token", "--scope", "https://a/.default", "-o", "none"}, 1, "", "ERROR: "},
+	} {
+		out, errOut, code := engine(t, tc.args...)
+		if code != tc.code || out != tc.out || !strings.HasPrefix(errOut, tc.err) || (tc.err == "" && errOut != "") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit %d, stdout %q, stderr %q…", tc.args, code, out, errOut, tc.code, tc.out, tc.err)
 		}
 	}
 }

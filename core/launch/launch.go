@@ -34,6 +34,11 @@ const (
 	// EntryRefresh refreshes one cached token ahead of its expiry (SPEC §15), started
 	// detached by a front's hit: RefreshArgs are its arguments; it answers nothing.
 	EntryRefresh = "refresh"
+	// EntryAz is the az shim (az-entra) for a command whose --query only the full
+	// JMESPath evaluator can answer: its arguments are the mode ("az" or "azd", as
+	// azcli.ModeFor decides it) and the command line after the program name; stdin,
+	// stdout, stderr and the exit code are the shim's.
+	EntryAz = "az"
 )
 
 // Engine finds entratool-engine: beside the running executable (symlinks resolved, so

@@ -3,8 +3,6 @@ package azcli
 import (
 	"fmt"
 	"strings"
-
-	"github.com/jmespath/go-jmespath"
 )
 
 // Commands the shim answers itself; every other az command goes to the real az.
@@ -29,7 +27,7 @@ type Command struct {
 	Tenant       string
 	Subscription string
 	Output       string // lower-cased, validated; "json" when not given
-	Query        string // a JMESPath expression, compiled once to check it
+	Query        string // a JMESPath expression, compiled by ParseArgs to check it
 	Debug        bool
 	Help         bool // -h/--help after a shim command: print its usage
 }
@@ -192,10 +190,12 @@ func commandWords(args []string) []string {
 	return words
 }
 
-// ParseArgs parses an az command line (without the program name). A command the shim
-// does not answer yields Name "" and no error; a shim command with bad arguments yields
-// a *UsageError.
-func ParseArgs(args []string) (Command, error) {
+// ParseArgs parses an az command line (without the program name), compiling --query
+// with compile (nil: CompileIdentifier, the built-in evaluator). A command the shim does
+// not answer yields Name "" and no error; a shim command with bad arguments yields a
+// *UsageError; a --query compile cannot evaluate, once every other argument has been
+// checked, yields ErrNeedsEngine.
+func ParseArgs(args []string, compile Compiler) (Command, error) {
 	words := commandWords(args)
 	if len(words) == 0 {
 		return bareCommand(args), nil
@@ -208,7 +208,7 @@ func ParseArgs(args []string) (Command, error) {
 	if err := c.parseOptions(args); err != nil {
 		return Command{}, err
 	}
-	if err := c.validate(); err != nil {
+	if err := c.validate(compile); err != nil {
 		return Command{}, err
 	}
 	return c, nil
@@ -409,7 +409,9 @@ func invalidResourceType(v string) error {
 	return usagef("'%s' is not a valid value for '--resource-type'. Allowed values: %s.", v, strings.Join(resourceTypeChoices, ", "))
 }
 
-func (c *Command) validate() error {
+// validate checks the values of c's options; the query comes last, so that a query
+// only the engine can evaluate (ErrNeedsEngine) means every other argument is good.
+func (c *Command) validate(compile Compiler) error {
 	if !contains(outputChoices, c.Output) {
 		return usagef("argument --output/-o: invalid choice: '%s' (choose from %s)", c.Output, quoteList(outputChoices))
 	}
@@ -421,8 +423,8 @@ func (c *Command) validate() error {
 		return invalidResourceType(c.ResourceType)
 	}
 	if c.Query != "" {
-		if _, err := jmespath.Compile(c.Query); err != nil {
-			return usagef("argument --query: invalid jmespath_type value: '%s'", c.Query)
+		if _, err := compileQuery(compile, c.Query); err != nil {
+			return err
 		}
 	}
 	return nil

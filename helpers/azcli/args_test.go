@@ -58,7 +58,7 @@ func TestParseArgsCallers(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := ParseArgs(strings.Fields(tc.args))
+			got, err := ParseArgs(strings.Fields(tc.args), jmesCompile)
 			if err != nil {
 				t.Fatalf("ParseArgs(%s): %v", tc.args, err)
 			}
@@ -81,7 +81,7 @@ func TestParseArgsPassThrough(t *testing.T) {
 		{"group", "list", "--query", "[?location=='westeurope'].name"},
 		{"-h", "vm"},
 	} {
-		c, err := ParseArgs(args)
+		c, err := ParseArgs(args, jmesCompile)
 		if err != nil || c.Name != "" {
 			t.Errorf("ParseArgs(%q) = %+v, %v; want pass-through", args, c, err)
 		}
@@ -103,7 +103,7 @@ func TestParseArgsUsageErrors(t *testing.T) {
 		{`version --tenant x`, "unrecognized arguments: --tenant x"},
 	}
 	for _, tc := range cases {
-		_, err := ParseArgs(strings.Fields(tc.args))
+		_, err := ParseArgs(strings.Fields(tc.args), jmesCompile)
 		var ue *UsageError
 		if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("ParseArgs(%s) error = %v; want usage error containing %q", tc.args, err, tc.want)
@@ -113,11 +113,11 @@ func TestParseArgsUsageErrors(t *testing.T) {
 
 // A --query or value that contains spaces or starts like a number is one argument.
 func TestParseArgsValues(t *testing.T) {
-	c, err := ParseArgs([]string{"account", "list", "--query", "[?isDefault && state=='Enabled'].{id: id, t: tenantId}", "-o", "tsv"})
+	c, err := ParseArgs([]string{"account", "list", "--query", "[?isDefault && state=='Enabled'].{id: id, t: tenantId}", "-o", "tsv"}, jmesCompile)
 	if err != nil || c.Query != "[?isDefault && state=='Enabled'].{id: id, t: tenantId}" {
 		t.Fatalf("got %+v, %v", c, err)
 	}
-	c, err = ParseArgs([]string{"account", "get-access-token", "--tenant", "-1"})
+	c, err = ParseArgs([]string{"account", "get-access-token", "--tenant", "-1"}, jmesCompile)
 	if err != nil || c.Tenant != "-1" {
 		t.Fatalf("a negative number is a value, as argparse reads it: got %+v, %v", c, err)
 	}
@@ -148,7 +148,7 @@ func TestScope(t *testing.T) {
 		{`account get-access-token --scope https://y/.default https://y/.default`, CloudPublic, "https://y/.default"},
 	}
 	for _, tc := range cases {
-		c, err := ParseArgs(strings.Fields(tc.args))
+		c, err := ParseArgs(strings.Fields(tc.args), jmesCompile)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,11 +158,11 @@ func TestScope(t *testing.T) {
 		}
 	}
 
-	c, _ := ParseArgs(strings.Fields(`account get-access-token --resource-type data-lake`))
+	c, _ := ParseArgs(strings.Fields(`account get-access-token --resource-type data-lake`), jmesCompile)
 	if _, err := c.Scope(CloudUSGov); err == nil || !strings.Contains(err.Error(), "AzureUSGovernment cloud has no endpoint") {
 		t.Errorf("data-lake in US Gov: %v", err)
 	}
-	c, _ = ParseArgs(strings.Fields(`account get-access-token --scope https://a/.default --scope https://b/.default`))
+	c, _ = ParseArgs(strings.Fields(`account get-access-token --scope https://a/.default --scope https://b/.default`), jmesCompile)
 	var ue *UsageError
 	if _, err := c.Scope(CloudPublic); !errors.As(err, &ue) || !strings.Contains(err.Error(), "one resource at a time") {
 		t.Errorf("two resources: %v", err)
@@ -181,7 +181,7 @@ func TestScopeRoundTripsSDKResource(t *testing.T) {
 		"api://my-api/.default",
 	} {
 		resource := strings.TrimSuffix(scope, "/.default") // azidentity's AzureCLICredential
-		c, err := ParseArgs([]string{"account", "get-access-token", "-o", "json", "--resource", resource})
+		c, err := ParseArgs([]string{"account", "get-access-token", "-o", "json", "--resource", resource}, jmesCompile)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,6 +3,8 @@ package azcli
 import (
 	"bytes"
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +44,7 @@ func FuzzParseArgs(f *testing.F) {
 			args = strings.Split(line, "\n")
 		}
 		orig := append([]string(nil), args...)
-		c, err := ParseArgs(args)
+		c, err := ParseArgs(args, jmesCompile)
 		checkErr(t, err)
 		if strings.Join(args, "\n") != strings.Join(orig, "\n") {
 			t.Fatal("ParseArgs changed its arguments (they are passed through to the real az)")
@@ -67,11 +69,31 @@ func FuzzParseArgs(f *testing.F) {
 				checkErr(t, err)
 			}
 			var b bytes.Buffer
-			if err := Write(&b, at, c.Output, c.Query); err != nil {
+			if err := Write(&b, at, c.Output, c.Query, jmesCompile); err != nil {
 				var ue *UsageError
 				if errors.As(err, &ue) {
 					t.Fatalf("a query ParseArgs accepted failed to compile: %v", err)
 				}
+			}
+		}
+		// The built-in evaluator parses the same command line the same way, except
+		// that a --query it cannot answer, once every other argument is good, is the
+		// engine's; what it accepts renders byte for byte as go-jmespath's.
+		cb, errb := ParseArgs(args, nil)
+		switch {
+		case errors.Is(errb, ErrNeedsEngine):
+			var ue *UsageError
+			if (err != nil && !(errors.As(err, &ue) && strings.HasPrefix(err.Error(), "argument --query: "))) || isIdentifier(c.Query) {
+				t.Fatalf("built-in: ErrNeedsEngine; full evaluator: %+v, %v", c, err)
+			}
+		case fmt.Sprint(errb) != fmt.Sprint(err) || !reflect.DeepEqual(cb, c):
+			t.Fatalf("built-in: %+v, %v; full evaluator: %+v, %v", cb, errb, c, err)
+		case err == nil && c.Name != "" && c.Name != CmdHelp && c.Name != CmdVersionText:
+			var gb, wb bytes.Buffer
+			gerr := Write(&gb, at, c.Output, c.Query, nil)
+			werr := Write(&wb, at, c.Output, c.Query, jmesCompile)
+			if gb.String() != wb.String() || fmt.Sprint(gerr) != fmt.Sprint(werr) {
+				t.Fatalf("--query %q -o %s: built-in %q (%v), go-jmespath %q (%v)", c.Query, c.Output, gb.String(), gerr, wb.String(), werr)
 			}
 		}
 		hashKeyOrder(line)

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmespath/go-jmespath"
-
 	"github.com/entratool/entratool/core/fsutil"
 	"github.com/entratool/entratool/core/tokencache"
 )
@@ -24,10 +22,10 @@ func checkToken(tok Token, acct Account) error {
 }
 
 // Write renders v as az renders a command's result (knack's output.py): the value is
-// turned into JSON data, --query (JMESPath) is applied, a null result prints nothing,
-// and the format is json/jsonc (keys sorted, two-space indent, non-ASCII kept), tsv or
-// none.
-func Write(w io.Writer, v any, format, query string) error {
+// turned into JSON data, --query (JMESPath, compiled with compile; nil:
+// CompileIdentifier) is applied, a null result prints nothing, and the format is
+// json/jsonc (keys sorted, two-space indent, non-ASCII kept), tsv or none.
+func Write(w io.Writer, v any, format, query string, compile Compiler) error {
 	if query == "" && (format == "json" || format == "jsonc" || format == "") {
 		if at, ok := v.(AccessToken); ok {
 			// Every SDK call asks for this one: written directly, not through
@@ -48,11 +46,11 @@ func Write(w io.Writer, v any, format, query string) error {
 		return fmt.Errorf("render output: %w", err)
 	}
 	if query != "" {
-		jp, err := jmespath.Compile(query)
+		search, err := compileQuery(compile, query)
 		if err != nil {
-			return usagef("argument --query: invalid jmespath_type value: '%s'", query)
+			return err
 		}
-		if data, err = jp.Search(data); err != nil {
+		if data, err = search(data); err != nil {
 			return fmt.Errorf("--query '%s' failed: %w", query, err)
 		}
 	}

@@ -20,7 +20,7 @@ func mustLoad(t *testing.T, name string) *time.Location {
 func render(t *testing.T, v any, format, query string) string {
 	t.Helper()
 	var b bytes.Buffer
-	if err := Write(&b, v, format, query); err != nil {
+	if err := Write(&b, v, format, query, jmesCompile); err != nil {
 		t.Fatalf("Write(%s, %q): %v", format, query, err)
 	}
 	return b.String()
@@ -152,7 +152,7 @@ func TestWriteVersion(t *testing.T) {
 
 func TestWriteRuntimeQueryError(t *testing.T) {
 	var b bytes.Buffer
-	err := Write(&b, map[string]any{"a": "x"}, "json", "abs(a)")
+	err := Write(&b, map[string]any{"a": "x"}, "json", "abs(a)", jmesCompile)
 	if err == nil || b.Len() != 0 {
 		t.Fatalf("abs of a string: %v, output %q", err, b.String())
 	}
@@ -219,7 +219,7 @@ func TestAccessTokenJSONIsEncodeJSON(t *testing.T) {
 		if err := encodeJSON(&want, at); err != nil {
 			t.Fatal(err)
 		}
-		if err := Write(&got, at, "json", ""); err != nil {
+		if err := Write(&got, at, "json", "", nil); err != nil {
 			t.Fatal(err)
 		}
 		if got.String() != want.String() {

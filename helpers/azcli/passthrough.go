@@ -109,3 +109,16 @@ func SkipList(self, seen string) []string {
 	}
 	return list
 }
+
+// Self is Env.Self for a real process: this executable with links resolved, so that
+// the search for the real az skips it however it was reached.
+func Self() string {
+	p, err := os.Executable()
+	if err != nil {
+		return ""
+	}
+	if r, err := filepath.EvalSymlinks(p); err == nil {
+		return r
+	}
+	return p
+}

@@ -67,6 +67,14 @@ type Env struct {
 	// Exec runs the real program at path with args and extra environment entries and
 	// returns its exit code (on Unix the binary replaces itself and never returns).
 	Exec func(path string, args []string, extraEnv []string) int
+	// Query compiles --query; nil is CompileIdentifier, the built-in evaluator of bare
+	// identifiers. entratool-engine gives azjmes.Compile, the full JMESPath.
+	Query Compiler
+	// Engine runs the whole command line in entratool-engine (launch.EntryAz) and
+	// returns its exit code: Run calls it, before reading a profile or writing
+	// anything, for a --query Query cannot evaluate (ErrNeedsEngine). nil: such a
+	// query is an error.
+	Engine func() int
 }
 
 func (e Env) getenv(k string) string {
@@ -89,7 +97,10 @@ func (e Env) zone() localtime.Zone { return localtime.FromTZ(e.getenv("TZ"), e.l
 // Run is `az`: it answers the token commands from src and hands anything else to the
 // next real az on PATH. It returns the exit code.
 func Run(ctx context.Context, env Env, src Source) int {
-	c, err := ParseArgs(env.Args)
+	c, err := ParseArgs(env.Args, env.Query)
+	if errors.Is(err, ErrNeedsEngine) && env.Engine != nil {
+		return env.Engine()
+	}
 	if err != nil {
 		return fail(env.Stderr, err)
 	}
@@ -132,7 +143,7 @@ func Run(ctx context.Context, env Env, src Source) int {
 		}
 		result = at
 	}
-	if err := Write(env.Stdout, result, c.Output, c.Query); err != nil {
+	if err := Write(env.Stdout, result, c.Output, c.Query, env.Query); err != nil {
 		return fail(env.Stderr, err)
 	}
 	return ExitOK

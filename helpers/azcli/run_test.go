@@ -163,7 +163,7 @@ func TestRunErrors(t *testing.T) {
 	if r.code != 1 || !strings.HasPrefix(r.err, "ERROR: Subscription 'nope' not found.") {
 		t.Fatalf("show -s nope: exit %d err %q", r.code, r.err)
 	}
-	r = runAz(t, newSource(), Env{}, "account", "get-access-token", "--query", "abs(accessToken)")
+	r = runAz(t, newSource(), Env{Query: jmesCompile}, "account", "get-access-token", "--query", "abs(accessToken)")
 	if r.code != 1 || !strings.HasPrefix(r.err, "ERROR: --query 'abs(accessToken)' failed") {
 		t.Fatalf("query runtime error: exit %d err %q", r.code, r.err)
 	}
@@ -186,7 +186,7 @@ func TestRunAccountAndVersion(t *testing.T) {
 	if r.code != 0 || r.out != subA+"\n" {
 		t.Fatalf("show -s SUB: exit %d %q %s", r.code, r.out, r.err)
 	}
-	r = runAz(t, src, Env{}, "account", "list", "--query", "[].user.name", "-o", "tsv")
+	r = runAz(t, src, Env{Query: jmesCompile}, "account", "list", "--query", "[].user.name", "-o", "tsv")
 	if r.code != 0 || r.out != clientA+"\n" {
 		t.Fatalf("account list: exit %d %q %s", r.code, r.out, r.err)
 	}

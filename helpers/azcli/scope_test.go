@@ -27,7 +27,7 @@ func TestEmptyScopeIsUsageError(t *testing.T) {
 	for _, extra := range cases {
 		args := append([]string{"account", "get-access-token"}, extra...)
 		name := strings.Join(args, " ")
-		if _, err := ParseArgs(args); err == nil {
+		if _, err := ParseArgs(args, jmesCompile); err == nil {
 			t.Errorf("ParseArgs(%q) accepted it", args)
 		} else {
 			checkErr(t, err)
@@ -57,7 +57,7 @@ func TestEmptyScopeIsUsageError(t *testing.T) {
 	}
 
 	// A pass-through command's empty values are the real az's business.
-	if c, err := ParseArgs([]string{"group", "list", "--scope", ""}); err != nil || c.Name != "" {
+	if c, err := ParseArgs([]string{"group", "list", "--scope", ""}, nil); err != nil || c.Name != "" {
 		t.Errorf("pass-through: %+v %v", c, err)
 	}
 

@@ -1,6 +1,6 @@
 //go:build windows
 
-package main
+package azcli
 
 import (
 	"errors"
@@ -9,8 +9,9 @@ import (
 	"os/exec"
 )
 
-// execReal runs the real az as a child (Windows has no exec) and returns its exit code.
-func execReal(path string, args []string, extraEnv []string) int {
+// ExecReal is Env.Exec for a real process: it runs the real az (or azd) as a child
+// (Windows has no exec) with this process's streams and returns its exit code.
+func ExecReal(path string, args []string, extraEnv []string) int {
 	c := exec.Command(path, args...)
 	c.Stdin, c.Stdout, c.Stderr = os.Stdin, os.Stdout, os.Stderr
 	c.Env = append(os.Environ(), extraEnv...)
