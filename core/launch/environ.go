@@ -6,12 +6,12 @@ import (
 )
 
 // Getenv is the lookup the fronts read their environment with: os.Getenv's answers.
-// On Linux it reads /proc/self/environ, the environment the process was started
-// with, instead of asking os.Getenv: the first os.Getenv in a process copies every
-// variable into a map (syscall's copyenv, ~1K instructions a variable, and the map's
-// memory), which a cache hit — a handful of lookups — pays on every git or kubectl
-// call. Nothing in a front sets a variable, so the two agree (TestGetenvIsOsGetenv);
-// where the file cannot be read, it is os.Getenv.
+// On Unix it searches the environment the runtime was started with (environ_unix.go)
+// instead of asking os.Getenv: the first os.Getenv in a process copies every variable
+// into a map (syscall's copyenv, ~1K instructions a variable, and the map's memory),
+// which a cache hit — a handful of lookups — pays on every git or kubectl call. Nothing
+// in a front sets a variable, so the two agree (TestGetenvIsOsGetenv); elsewhere it is
+// os.Getenv.
 func Getenv() func(string) string {
 	if env, ok := startEnviron(); ok {
 		return env.lookup
@@ -19,9 +19,8 @@ func Getenv() func(string) string {
 	return os.Getenv
 }
 
-// environ is the environment block as the kernel keeps it: NAME=value entries, each
-// ended by a NUL.
-type environ string
+// environ is the environment as exec(2) handed it over: NAME=value entries.
+type environ []string
 
 // lookup returns the value of the first entry named key, as os.Getenv does (syscall
 // keeps the first of repeated names).
@@ -30,14 +29,7 @@ func (e environ) lookup(key string) string {
 	if key == "" || strings.IndexByte(key, '=') >= 0 || strings.IndexByte(key, 0) >= 0 {
 		return ""
 	}
-	s := string(e)
-	for len(s) > 0 {
-		entry := s
-		if i := strings.IndexByte(s, 0); i >= 0 {
-			entry, s = s[:i], s[i+1:]
-		} else {
-			s = ""
-		}
+	for _, entry := range e {
 		if len(entry) > len(key) && entry[len(key)] == '=' && entry[:len(key)] == key {
 			return entry[len(key)+1:]
 		}
