@@ -12,9 +12,9 @@ package main
 import (
 	"context"
 	"os"
-	"time"
 
 	"github.com/entratool/entratool/core/launch"
+	"github.com/entratool/entratool/core/localtime"
 	"github.com/entratool/entratool/helpers/azcli"
 )
 
@@ -22,19 +22,18 @@ const program = "az-entra"
 
 func main() {
 	launch.GrowStack()
-	// The local zone is read now, two frames deep: read where a hit formats expiresOn,
-	// /etc/localtime's 4 KB read buffer on the stack grew it a second time, copying a
-	// dozen frames. A hit needs it; anything else is about to exec az or the engine.
-	_ = time.Local.String()
+	// launch.Getenv, not os.Getenv, whose first call copies every variable into a map;
+	// and the local zone from localtime.System, which reads TZ through the same list:
+	// time.Local's first use asks syscall for TZ and so makes that copy too.
+	getenv, lookupEnv := launch.Environ()
+	local := localtime.System(lookupEnv)
 	mode, args := azcli.ModeFor(os.Args)
-	// os.Getenv, not launch.Getenv: the local zone has just asked syscall for TZ, which
-	// copied the environment already.
 	env := azcli.Env{
 		Args:   args,
-		Getenv: os.Getenv,
+		Getenv: getenv,
 		Stdout: os.Stdout,
 		Stderr: os.Stderr,
-		Local:  time.Local,
+		Local:  local,
 		Self:   azcli.Self,
 		Exec:   azcli.ExecReal,
 		// Query nil: the built-in evaluator (bare identifiers). Any other --query is
@@ -44,7 +43,7 @@ func main() {
 			return launch.Delegate(program, launch.EntryAz, append([]string{mode}, args...), nil, os.Stdout, os.Stderr)
 		},
 	}
-	src := &azcli.LocalSource{Program: program, Getenv: os.Getenv, Stderr: os.Stderr, Debug: azcli.DebugWanted(os.Getenv, args)}
+	src := &azcli.LocalSource{Program: program, Getenv: getenv, Stderr: os.Stderr, Debug: azcli.DebugWanted(getenv, args)}
 	run := azcli.Run
 	if mode == "azd" {
 		run = azcli.RunAzd

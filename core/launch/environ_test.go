@@ -14,6 +14,7 @@ import (
 func TestGetenvIsOsGetenv(t *testing.T) {
 	if os.Getenv("ENTRATOOL_GETENV_CHILD") == "1" {
 		getenv := Getenv()
+		getenv2, lookup := Environ()
 		keys := []string{"", "=", "A", "A=B", "DUP", "EQ", "EMPTY", "NOEQUALS", "NOPE", "LONG", "LAST", "DU", "DUPX", "\x00", "ENTRATOOL_GETENV_CHILD"}
 		for _, kv := range os.Environ() {
 			k, _, _ := strings.Cut(kv, "=")
@@ -22,6 +23,13 @@ func TestGetenvIsOsGetenv(t *testing.T) {
 		for _, k := range keys {
 			if got, want := getenv(k), os.Getenv(k); got != want {
 				t.Errorf("Getenv()(%q) = %.40q, os.Getenv says %.40q", k, got, want)
+			}
+			if got, want := getenv2(k), os.Getenv(k); got != want {
+				t.Errorf("Environ()'s getenv(%q) = %.40q, os.Getenv says %.40q", k, got, want)
+			}
+			got, set := lookup(k)
+			if want, wantSet := os.LookupEnv(k); got != want || set != wantSet {
+				t.Errorf("Environ()'s lookup(%q) = %.40q %v, os.LookupEnv says %.40q %v", k, got, set, want, wantSet)
 			}
 		}
 		return
