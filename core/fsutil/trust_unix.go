@@ -31,7 +31,17 @@ func ownedBy(_ string, fi fs.FileInfo, owners Owners) (ok bool, owner string, kn
 
 // effectiveUID is os.Geteuid, asked once: a cache hit checks five or six paths, and
 // each call is a system call. entratool never changes its uid, so the answer holds.
-var effectiveUID = sync.OnceValue(os.Geteuid)
+// A zero sync.Once rather than sync.OnceValue: that is built by package init, which
+// every front runs on every start.
+func effectiveUID() int {
+	euid.once.Do(func() { euid.uid = os.Geteuid() })
+	return euid.uid
+}
+
+var euid struct {
+	once sync.Once
+	uid  int
+}
 
 // userName says "uid 1001 (mallory)". It reads /etc/passwd itself: os/user would link
 // cgo's getpwuid_r into the lean front ends, and this runs only on the refusal path.

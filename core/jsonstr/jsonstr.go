@@ -15,9 +15,18 @@ const hex = "0123456789abcdef"
 
 // safe is the ASCII written as it is: 0x20–0x7f but '"' and '\\'; htmlSafe is safe
 // without '<', '>' and '&', which escapeHTML escapes as well.
+// The words are constants so that the tables are static data: an array built from
+// another variable's elements is filled in by package init, code a front would run (and
+// page in) on every start.
+const (
+	safe0     = ^uint64(0) &^ (1<<0x20 - 1) &^ (1 << '"')
+	safe1     = ^uint64(0) &^ (1 << ('\\' - 64))
+	htmlSafe0 = safe0 &^ (1<<'<' | 1<<'>' | 1<<'&')
+)
+
 var (
-	safe     = [4]uint64{^uint64(0) &^ (1<<0x20 - 1) &^ (1 << '"'), ^uint64(0) &^ (1 << ('\\' - 64))}
-	htmlSafe = [4]uint64{safe[0] &^ (1<<'<' | 1<<'>' | 1<<'&'), safe[1]}
+	safe     = [4]uint64{safe0, safe1}
+	htmlSafe = [4]uint64{htmlSafe0, safe1}
 )
 
 // Append appends s as a JSON string, escaped as encoding/json escapes it: '"' and '\\',

@@ -100,3 +100,50 @@ func TestFrontsUseTheContract(t *testing.T) {
 		}
 	}
 }
+
+// Package init runs on every start of every front, and each init function is code (and
+// often heap) the start pages in, wherever it lies in the binary. None of this module's
+// packages a front links may need one: tables are constants or static data, maps are
+// switches, a value from another package is used where it is, not copied into a
+// variable of ours.
+func TestFrontsRunNoInitOfOurs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds every front")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, fe := range []string{"entratool", "git-credential-entra", "kubectl-exec-entra", "docker-credential-entra", "az-entra"} {
+		bin := filepath.Join(dir, fe)
+		build := exec.Command("go", "build", "-o", bin, "./"+fe)
+		build.Dir = root
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v\n%s", fe, err, out)
+		}
+		out, err := exec.Command("go", "tool", "nm", bin).Output()
+		if err != nil {
+			t.Fatalf("go tool nm %s: %v", fe, err)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 3 || f[1] != "T" {
+				continue
+			}
+			name := f[len(f)-1]
+			if strings.HasPrefix(name, "github.com/entratool/entratool/") && isInit(name) {
+				t.Errorf("%s runs %s at every start: make what it sets static (see this test's comment)", fe, name)
+			}
+		}
+	}
+}
+
+// isInit reports whether a symbol is a package's init function (pkg.init, pkg.init.0, …),
+// not a method named init.
+func isInit(sym string) bool {
+	i := strings.LastIndex(sym, "/")
+	rest := sym[i+1:]
+	_, after, ok := strings.Cut(rest, ".init")
+	return ok && !strings.Contains(rest, ").") && (after == "" || strings.Trim(after, ".0123456789") == "")
+}

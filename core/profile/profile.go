@@ -74,10 +74,18 @@ const (
 	AuthorityChina  = "https://login.chinacloudapi.cn"
 )
 
-var clouds = map[string]string{
-	"public": AuthorityPublic,
-	"usgov":  AuthorityUSGov,
-	"china":  AuthorityChina,
+// cloudAuthority is the authority host of a `cloud` shorthand. A switch, not a map
+// literal: a package-level map is built by package init on every start of every front.
+func cloudAuthority(cloud string) (string, bool) {
+	switch cloud {
+	case "public":
+		return AuthorityPublic, true
+	case "usgov":
+		return AuthorityUSGov, true
+	case "china":
+		return AuthorityChina, true
+	}
+	return "", false
 }
 
 // Authority is the authority host tokens are requested from: authorityHost without a
@@ -86,7 +94,7 @@ func (p *Profile) Authority() string {
 	if p.AuthorityHost != "" {
 		return strings.TrimRight(p.AuthorityHost, "/")
 	}
-	if a, ok := clouds[p.Cloud]; ok {
+	if a, ok := cloudAuthority(p.Cloud); ok {
 		return a
 	}
 	return AuthorityPublic
@@ -183,7 +191,7 @@ func (p *Profile) Validate() error {
 		return fieldErr("certificateThumbprint", "certificateThumbprint %q is not 40 (SHA-1) or 64 (SHA-256) hex digits", t)
 	}
 	if p.Cloud != "" {
-		if _, ok := clouds[p.Cloud]; !ok {
+		if _, ok := cloudAuthority(p.Cloud); !ok {
 			return fieldErr("cloud", "cloud %q must be public, usgov or china", p.Cloud)
 		}
 	}

@@ -19,10 +19,11 @@ func IsSecretKey(key string) bool {
 	return k == "pin" || strings.Contains(k, "secret") || strings.Contains(k, "password")
 }
 
-// notSecretKeys are known profile keys that the rule matches by name but whose values
+// notSecretKey reports the known profile keys that the rule matches by name but whose values
 // Validate confines to non-secrets: secretStore says where secrets live (keyring, file
-// or env). Only the exact known key at the top of a profile is spared.
-var notSecretKeys = map[string]bool{"secretStore": true}
+// or env). Only the exact known key at the top of a profile is spared. (A function, not a
+// map: package init would build the map on every start of every front.)
+func notSecretKey(k string) bool { return k == "secretStore" }
 
 // SecretFields lists the secret-bearing keys p carries (see IsSecretKey), as paths such
 // as "clientSecret", "certificateStoreOptions.pin" or "extra.list[0].apiSecretKey", in
@@ -48,7 +49,7 @@ func (p *Profile) WithoutSecrets() (*Profile, []string) {
 		}
 	}
 	for _, k := range sortedKeys(q.extra) {
-		if IsSecretKey(k) && !notSecretKeys[k] {
+		if IsSecretKey(k) && !notSecretKey(k) {
 			delete(q.extra, k)
 			dropped = append(dropped, keyPath("", k))
 			continue

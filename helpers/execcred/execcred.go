@@ -156,8 +156,9 @@ the AKS server application (default server id ` + DefaultServerID + `).
 Wire it into a kubeconfig with: entratool kubeconfig convert -p NAME
 `
 
-// errHelp is returned by ParseArgs for -h/--help, after the usage was printed.
-var errHelp = flag.ErrHelp
+// ParseArgs returns flag.ErrHelp for -h/--help, after the usage was printed. (Not under
+// a name of this package's: a variable set from another package's is set by package
+// init, on every start.)
 
 // errVersion is returned by ParseArgs for --version, beside any other flags: Run then
 // prints version.Line and nothing more.
@@ -177,7 +178,7 @@ func ParseArgs(args []string, stderr io.Writer) (Args, error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, usage)
-			return Args{}, errHelp
+			return Args{}, flag.ErrHelp
 		}
 		return Args{}, err
 	}
@@ -241,7 +242,7 @@ func Run(ctx context.Context, env Env, src Source) int {
 		return code
 	}
 	args, err := ParseArgs(env.Args, env.Stderr)
-	if errors.Is(err, errHelp) {
+	if errors.Is(err, flag.ErrHelp) {
 		return ExitOK
 	}
 	if errors.Is(err, errVersion) {
