@@ -2,6 +2,7 @@ package dockercred
 
 import (
 	"bufio"
+	"bytes"
 	"io"
 	"strings"
 
@@ -46,8 +47,18 @@ func get(helper credentials.Helper, _ credentials.Action, in io.Reader, out io.W
 // writeCredentials writes c as json.NewEncoder(w).Encode(c) does — the fields in
 // declaration order under their Go names, HTML-escaped strings, a final newline — in one
 // Write (TestWriteCredentialsIsEncodingJSON, FuzzWriteCredentials).
+//
+// Into a bytes.Buffer (the front collects its answer in one until it knows it has a
+// hit) the answer is appended in place: a buffer of its own and the copy into the
+// Buffer's would be two more allocations, of two size classes.
 func writeCredentials(w io.Writer, c *credentials.Credentials) error {
-	_, err := w.Write(appendCredentials(make([]byte, 0, max(fsutil.SmallBuffer, 48+len(c.ServerURL)+len(c.Username)+len(c.Secret))), c))
+	size := max(fsutil.SmallBuffer, 48+len(c.ServerURL)+len(c.Username)+len(c.Secret))
+	if bb, ok := w.(*bytes.Buffer); ok {
+		bb.Grow(size)
+		_, err := bb.Write(appendCredentials(bb.AvailableBuffer(), c))
+		return err
+	}
+	_, err := w.Write(appendCredentials(make([]byte, 0, size), c))
 	return err
 }
 
