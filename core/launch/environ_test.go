@@ -1,10 +1,11 @@
 package launch
 
 import (
-	"bytes"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/entratool/entratool/core/internal/testchild"
 )
 
 // Getenv must answer exactly as os.Getenv for the environment the process started with,
@@ -38,20 +39,7 @@ func TestGetenvIsOsGetenv(t *testing.T) {
 		"DUP=first", "DUP=second", "EQ=a=b=c", "A=B=C", "EMPTY=", "NOEQUALS", "=starts-with-equals",
 		"LONG=" + strings.Repeat("x", 100<<10), "ENTRATOOL_GETENV_CHILD=1", "LAST=last",
 	}
-	var out bytes.Buffer
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := os.StartProcess(os.Args[0], []string{os.Args[0], "-test.run=^TestGetenvIsOsGetenv$", "-test.v"},
-		&os.ProcAttr{Env: env, Files: []*os.File{nil, w, w}})
-	w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out.ReadFrom(r)
-	st, err := p.Wait()
-	if err != nil || !st.Success() || !strings.Contains(out.String(), "--- PASS: TestGetenvIsOsGetenv") {
-		t.Fatalf("child: %v %v\n%s", st, err, out.String())
+	if ok, out := testchild.Run(t, "TestGetenvIsOsGetenv", env); !ok {
+		t.Fatalf("child:\n%s", out)
 	}
 }

@@ -3,11 +3,11 @@
 package localtime
 
 import (
-	"bytes"
 	"os"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/entratool/entratool/core/internal/testchild"
 )
 
 // System must be the zone time.Local is for the same environment: the same offset and
@@ -36,21 +36,8 @@ func TestSystemIsTimeLocal(t *testing.T) {
 	}
 	for _, c := range cases {
 		env := append([]string{"LOCALTIME_SYSTEM_CHILD=1"}, c...)
-		var out bytes.Buffer
-		r, w, err := os.Pipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		p, err := os.StartProcess(os.Args[0], []string{os.Args[0], "-test.run=^TestSystemIsTimeLocal$", "-test.v"},
-			&os.ProcAttr{Env: env, Files: []*os.File{nil, w, w}})
-		w.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		out.ReadFrom(r)
-		st, err := p.Wait()
-		if err != nil || !st.Success() || !strings.Contains(out.String(), "--- PASS: TestSystemIsTimeLocal") {
-			t.Errorf("env %q: %v %v\n%s", c, st, err, out.String())
+		if ok, out := testchild.Run(t, "TestSystemIsTimeLocal", env); !ok {
+			t.Errorf("env %q:\n%s", c, out)
 		}
 	}
 }
