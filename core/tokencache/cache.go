@@ -112,10 +112,17 @@ func (c *Cache) margin() time.Duration {
 	return DefaultMargin
 }
 
-func (c *Cache) path(k Key) string {
+// tokensDir is the directory of the entries and their locks.
+func (c *Cache) tokensDir() string { return joinElem(c.Dir, "tokens") }
+
+// keyFile is k's file with extension ext in dir, a tokens directory: ".json" the entry,
+// ".lock" and ".refresh.lock" its locks.
+func keyFile(dir string, k Key, ext string) string {
 	d := k.digest()
-	return digestPath(joinElem(c.Dir, "tokens"), &d, ".json")
+	return digestPath(dir, &d, ext)
 }
+
+func (c *Cache) path(k Key) string { return keyFile(c.tokensDir(), k, ".json") }
 
 // maxEntrySize bounds a cache or memo file; real ones are a few kilobytes.
 const maxEntrySize = 1 << 20
@@ -131,10 +138,11 @@ func (c *Cache) Entry(k Key) *Token {
 // when the cache directory or the file fails the trust rules (SPEC §12), so that the
 // caller can warn.
 func (c *Cache) entry(k Key) (*Token, error) {
-	if err := c.CheckDirs(); err != nil {
+	dir := c.tokensDir() // named once: the check and the read are a hit's
+	if err := fsutil.CheckDirs(c.Dir, dir); err != nil {
 		return nil, err
 	}
-	data, err := fsutil.ReadPrivate(c.path(k), fsutil.NoFollow, maxEntrySize)
+	data, err := fsutil.ReadPrivate(keyFile(dir, k, ".json"), fsutil.NoFollow, maxEntrySize)
 	if err != nil {
 		return nil, err
 	}
@@ -152,7 +160,7 @@ func (c *Cache) entry(k Key) (*Token, error) {
 // CheckDirs applies the trust rules to the cache directory and its tokens directory:
 // another user who can write there could plant the token a helper hands to git.
 func (c *Cache) CheckDirs() error {
-	return fsutil.CheckDirs(c.Dir, joinElem(c.Dir, "tokens"))
+	return fsutil.CheckDirs(c.Dir, c.tokensDir())
 }
 
 // Get returns the cached token for k if it is valid for longer than the margin.
@@ -194,8 +202,8 @@ func (c *Cache) Delete(k Key) error {
 // DeleteMatching forgets every entry whose key satisfies match (used when a profile is
 // deleted or its secret changes). It returns how many entries were removed.
 func (c *Cache) DeleteMatching(match func(Key) bool) (int, error) {
-	dir := filepath.Join(c.Dir, "tokens")
-	if err := c.CheckDirs(); err != nil {
+	dir := c.tokensDir()
+	if err := fsutil.CheckDirs(c.Dir, dir); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return 0, nil
 		}
@@ -232,7 +240,7 @@ func (c *Cache) Lock(ctx context.Context, k Key) (func(), error) {
 	if err := c.ensureDirs(); err != nil {
 		return nil, err
 	}
-	return fsutil.Lock(ctx, filepath.Join(c.Dir, "tokens", k.ID()+".lock"))
+	return fsutil.Lock(ctx, c.lockPath(k))
 }
 
 func (c *Cache) ensureDirs() error {

@@ -32,6 +32,13 @@ func TestCachePathAllocations(t *testing.T) {
 	if got, want := c.path(k), filepath.Join(c.Dir, "tokens", k.ID()+".json"); got != want {
 		t.Fatalf("path = %q, want %q", got, want)
 	}
+	// The locks are shared with other builds' processes: their names must not move.
+	if got, want := c.lockPath(k), filepath.Join(c.Dir, "tokens", k.ID()+".lock"); got != want {
+		t.Fatalf("lockPath = %q, want %q", got, want)
+	}
+	if got, want := keyFile(c.tokensDir(), k, ".refresh.lock"), filepath.Join(c.Dir, "tokens", k.ID()+".refresh.lock"); got != want {
+		t.Fatalf("refresh lock = %q, want %q", got, want)
+	}
 	if n := testing.AllocsPerRun(100, func() { _ = c.path(k) }); n > 2 {
 		t.Errorf("Cache.path allocates %v times, want ≤ 2", n)
 	}

@@ -2,7 +2,6 @@ package tokencache
 
 import (
 	"context"
-	"path/filepath"
 	"time"
 
 	"github.com/entratool/entratool/core/fsutil"
@@ -29,7 +28,7 @@ func RefreshAhead(getenv func(string) string) time.Duration {
 	return DefaultRefreshAhead
 }
 
-func (c *Cache) lockPath(k Key) string { return filepath.Join(c.Dir, "tokens", k.ID()+".lock") }
+func (c *Cache) lockPath(k Key) string { return keyFile(c.tokensDir(), k, ".lock") }
 
 // TryLock takes k's lock — the one a fetch on a miss holds (Lock) — only if no other
 // process holds it, without waiting. ok is false when one does: it is fetching or
@@ -46,7 +45,7 @@ func (c *Cache) RefreshLock(ctx context.Context, k Key) (func(), error) {
 	if err := c.ensureDirs(); err != nil {
 		return nil, err
 	}
-	return fsutil.Lock(ctx, filepath.Join(c.Dir, "tokens", k.ID()+".refresh.lock"))
+	return fsutil.Lock(ctx, keyFile(c.tokensDir(), k, ".refresh.lock"))
 }
 
 // HitKey is the key a Lookup hit for p and scope was read from, given the certificate
