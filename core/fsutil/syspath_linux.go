@@ -1,6 +1,7 @@
 package fsutil
 
 import (
+	"strings"
 	"syscall"
 	"unsafe"
 )
@@ -24,13 +25,8 @@ const (
 // cPath copies path, NUL-terminated, into buf; ok is false when it does not fit or
 // holds a NUL.
 func cPath(buf *[stackPath]byte, path string) (p *byte, ok bool) {
-	if len(path) >= len(buf) {
+	if len(path) >= len(buf) || strings.IndexByte(path, 0) >= 0 {
 		return nil, false
-	}
-	for i := 0; i < len(path); i++ {
-		if path[i] == 0 {
-			return nil, false
-		}
 	}
 	copy(buf[:], path)
 	buf[len(path)] = 0

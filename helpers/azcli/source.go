@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/entratool/entratool/core/launch"
 	"github.com/entratool/entratool/core/termtext"
@@ -66,13 +67,5 @@ func (s *LocalSource) Token(ctx context.Context, scope string) (Token, error) {
 // DebugWanted is the front's --debug decision: ENTRATOOL_DEBUG, or --debug anywhere on
 // the command line.
 func DebugWanted(getenv func(string) string, args []string) bool {
-	if launch.DebugEnabled(getenv) {
-		return true
-	}
-	for _, a := range args {
-		if a == "--debug" {
-			return true
-		}
-	}
-	return false
+	return launch.DebugEnabled(getenv) || slices.Contains(args, "--debug")
 }
