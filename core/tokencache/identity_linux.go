@@ -1,7 +1,6 @@
 package tokencache
 
 import (
-	"strconv"
 	"syscall"
 
 	"github.com/entratool/entratool/core/fsutil"
@@ -20,13 +19,6 @@ func statIdentity(path string, buf []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := strconv.AppendInt(buf, st.Size, 10)
-	b = append(b, ':')
 	// What FileInfo.ModTime().UnixNano() gives: os makes ModTime from these two.
-	b = strconv.AppendInt(b, int64(st.Mtim.Sec)*1e9+int64(st.Mtim.Nsec), 10)
-	b = append(b, ':')
-	b = appendDecimal(b, st.Dev)
-	b = append(b, ':')
-	b = appendDecimal(b, st.Ino)
-	return b, nil
+	return appendIdentity(buf, st.Size, int64(st.Mtim.Sec)*1e9+int64(st.Mtim.Nsec), &st), nil
 }

@@ -13,17 +13,23 @@ import (
 // certificate, and fmt's first use in a process (its printer pool, its verbs) costs
 // more than the formatting.
 func fileIdentity(fi os.FileInfo) string {
-	b := make([]byte, 0, 64)
-	b = strconv.AppendInt(b, fi.Size(), 10)
+	st, _ := fi.Sys().(*syscall.Stat_t)
+	return string(appendIdentity(make([]byte, 0, 64), fi.Size(), fi.ModTime().UnixNano(), st))
+}
+
+// appendIdentity appends the form to b: size and mtime, then device and inode when st
+// is known. fileIdentity and statIdentity both write through it.
+func appendIdentity(b []byte, size, mtimeNs int64, st *syscall.Stat_t) []byte {
+	b = strconv.AppendInt(b, size, 10)
 	b = append(b, ':')
-	b = strconv.AppendInt(b, fi.ModTime().UnixNano(), 10)
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+	b = strconv.AppendInt(b, mtimeNs, 10)
+	if st != nil {
 		b = append(b, ':')
 		b = appendDecimal(b, st.Dev)
 		b = append(b, ':')
 		b = appendDecimal(b, st.Ino)
 	}
-	return string(b)
+	return b
 }
 
 // appendDecimal is %d for Stat_t's fields, whose types differ between systems (Dev is
